@@ -1,0 +1,361 @@
+"""FishNet backbone (Sun et al., "FishNet: A Versatile Backbone for Image,
+Region, and Pixel Level Prediction", NeurIPS 2018).
+
+The architecture follows the authors' released code (kevin-ssy/FishNet) exactly:
+converted official checkpoints reproduce the official outputs.
+"""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from mmengine.runner.checkpoint import CheckpointLoader
+from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmfishnet.converters import convert_official_checkpoint, is_official
+from mmfishnet.registry import register_model
+from ..layers import Bridge, FusionStage, TailStage, init_fishnet_weights
+
+BLOCK_FIELDS = ('tail_blocks', 'bridge_blocks', 'body_blocks',
+                'body_transfer_blocks', 'head_blocks', 'head_transfer_blocks')
+DEFAULT_WIDTHS = dict(
+    stem_channels=64,
+    tail_channels=(128, 256, 512),
+    bridge_channels=512,
+    body_channels=(512, 384, 256))
+
+
+@register_model
+class FishNet(BaseModule):
+    """FishNet backbone: tail (down), body (up) and head (down) stages.
+
+    The network is a stem followed by ten stages, indexed as in the official
+    code (``all_feat[i + 1]`` is the output of stage ``i``):
+
+    ===== ======= ================== ============= =======
+    index stage   skip input         out (224 in)  stride
+    ===== ======= ================== ============= =======
+    0     tail1   -                  128 @ 28      8
+    1     tail2   -                  256 @ 14      16
+    2     tail3   -                  512 @ 7       32
+    3     bridge  -                  512 @ 7       32
+    4     body1   tail2 output       768 @ 14      16
+    5     body2   tail1 output       512 @ 28      8
+    6     body3   stem output        320 @ 56      4
+    7     head1   body2 output       832 @ 28      8
+    8     head2   body1 output       1600 @ 14     16
+    9     head3   bridge output      2112 @ 7      32
+    ===== ======= ================== ============= =======
+
+    The stem (three 3x3 conv-norm-ReLU, the first with stride 2, then a 3x3/2
+    max-pool) gives 64 @ 56. The default ``out_indices=(6, 7, 8, 9)`` are the
+    four maps for an FPN: strides 4/8/16/32 with 320/832/1600/2112 channels.
+    The channel widths are the same for all three variants.
+
+    Input size: the released model only accepts H and W divisible by 32. Here
+    any size works: an input whose H or W is not a multiple of 32 is zero-padded
+    on the bottom and right to the next multiple (what mmdet's data
+    preprocessor does with ``pad_size_divisor=32``), so a stride-``s`` output
+    has ``ceil(H / 32) * 32 / s`` rows. Multiples of 32 are not padded and give
+    exactly the official result.
+
+    Args:
+        arch (str | dict): ``'fishnet99'``, ``'fishnet150'``, ``'fishnet201'``,
+            or a dict with the block counts ``tail_blocks`` (3 ints),
+            ``bridge_blocks`` (int), ``body_blocks``, ``body_transfer_blocks``,
+            ``head_blocks``, ``head_transfer_blocks`` (3 ints each) and
+            optionally the widths ``stem_channels``, ``tail_channels`` (3),
+            ``bridge_channels``, ``body_channels`` (3).
+        in_channels (int): Input image channels. Defaults to 3.
+        out_indices (Sequence[int]): Stages whose outputs are returned, in
+            this order; negative indices count from the end. Stages after the
+            last requested one are not built. Defaults to (6, 7, 8, 9).
+        frozen_stages (int): Freeze the stem (0) and additionally the first
+            ``frozen_stages`` stages (>= 1); -1 freezes nothing.
+        norm_cfg (dict): Norm layers, e.g. ``dict(type='BN')``,
+            ``dict(type='SyncBN')`` or ``dict(type='GN', num_groups=32)``.
+        norm_eval (bool): Keep BatchNorm layers in eval mode (frozen running
+            statistics) while training.
+        with_cp (bool): Gradient checkpointing in every residual block
+            (non-reentrant); saves memory, costs a second forward.
+        init_cfg (dict, optional): ``None`` gives the authors' initialisation.
+            ``dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')``
+            loads an mmfishnet checkpoint, or an official FishNet checkpoint,
+            which is converted on the fly. Missing or unexpected keys are an
+            error.
+    """
+
+    arch_settings = {
+        'fishnet99':
+        dict(
+            tail_blocks=(2, 2, 6),
+            bridge_blocks=2,
+            body_blocks=(1, 1, 1),
+            body_transfer_blocks=(1, 1, 1),
+            head_blocks=(1, 2, 2),
+            head_transfer_blocks=(1, 1, 4)),
+        'fishnet150':
+        dict(
+            tail_blocks=(2, 4, 8),
+            bridge_blocks=4,
+            body_blocks=(2, 2, 2),
+            body_transfer_blocks=(2, 2, 2),
+            head_blocks=(2, 2, 4),
+            head_transfer_blocks=(2, 2, 4)),
+        'fishnet201':
+        dict(
+            tail_blocks=(3, 4, 12),
+            bridge_blocks=4,
+            body_blocks=(2, 2, 2),
+            body_transfer_blocks=(2, 2, 2),
+            head_blocks=(2, 3, 10),
+            head_transfer_blocks=(2, 2, 9)),
+    }
+    stage_names = ('tail1', 'tail2', 'tail3', 'bridge', 'body1', 'body2',
+                   'body3', 'head1', 'head2', 'head3')
+    # Fusion stage index -> index into the feature list [stem, stage0, ...]
+    # of its skip input (the official ``trans_map``).
+    skip_sources = {4: 2, 5: 1, 6: 0, 7: 6, 8: 5, 9: 4}
+    size_divisor = 32
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'fishnet150',
+                 in_channels: int = 3,
+                 out_indices: Sequence[int] = (6, 7, 8, 9),
+                 frozen_stages: int = -1,
+                 norm_cfg: dict = dict(type='BN', requires_grad=True),
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        self.arch = self._parse_arch(arch)
+        self.arch_name = arch if isinstance(arch, str) else 'custom'
+        self.in_channels = in_channels
+        self.out_indices = self._parse_out_indices(out_indices)
+        self.num_stages = max(self.out_indices) + 1
+        if not (isinstance(frozen_stages, int)
+                and -1 <= frozen_stages <= self.num_stages):
+            raise ValueError(
+                f'frozen_stages must be an int in [-1, {self.num_stages}] '
+                f'(-1: none, 0: stem, k: stem and stages 0..k-1 of '
+                f'{self.stage_names[:self.num_stages]}), got {frozen_stages!r}')
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+
+        stem_channels = self.arch['stem_channels']
+        self.stem = nn.Sequential(
+            ConvModule(in_channels, stem_channels // 2, 3, 2, 1,
+                       bias=False, norm_cfg=norm_cfg),
+            ConvModule(stem_channels // 2, stem_channels // 2, 3, 1, 1,
+                       bias=False, norm_cfg=norm_cfg),
+            ConvModule(stem_channels // 2, stem_channels, 3, 1, 1,
+                       bias=False, norm_cfg=norm_cfg),
+            nn.MaxPool2d(3, 2, 1))
+
+        block_kwargs = dict(norm_cfg=norm_cfg, with_cp=with_cp)
+        stages, feat_channels = self._build_stages(block_kwargs)
+        for name, stage in zip(self.stage_names, stages[:self.num_stages]):
+            self.add_module(name, stage)
+        # Channels of [stem, stage 0, ..., stage 9]
+        self.feat_channels = feat_channels
+        self.out_channels = [feat_channels[i + 1] for i in self.out_indices]
+        self._freeze_stages()
+
+    # ----------------------------------------------------------- construction
+    @classmethod
+    def _parse_arch(cls, arch: Union[str, dict]) -> dict:
+        if isinstance(arch, str):
+            if arch not in cls.arch_settings:
+                raise KeyError(f'unknown FishNet arch {arch!r}; valid archs: '
+                               f'{sorted(cls.arch_settings)} or a dict')
+            return {**DEFAULT_WIDTHS, **cls.arch_settings[arch]}
+        if not isinstance(arch, dict):
+            raise TypeError(f'arch must be a str or a dict, got {type(arch)}')
+        missing = set(BLOCK_FIELDS) - set(arch)
+        unknown = set(arch) - set(BLOCK_FIELDS) - set(DEFAULT_WIDTHS)
+        if missing or unknown:
+            raise KeyError(
+                f'custom FishNet arch: missing fields {sorted(missing)}, '
+                f'unknown fields {sorted(unknown)}; required: '
+                f'{list(BLOCK_FIELDS)}, optional: {list(DEFAULT_WIDTHS)}')
+        arch = {**DEFAULT_WIDTHS, **arch}
+        for field, value in arch.items():
+            scalar = field in ('bridge_blocks', 'stem_channels',
+                               'bridge_channels')
+            values = [value] if scalar else list(value)
+            if (not scalar and len(values) != 3) or not all(
+                    isinstance(v, int) and v > 0 for v in values):
+                kind = 'a positive int' if scalar else '3 positive ints'
+                raise ValueError(
+                    f'arch field {field!r} must be {kind}, got {value!r}')
+        return arch
+
+    def _parse_out_indices(self, out_indices: Sequence[int]) -> Tuple[int]:
+        num = len(self.stage_names)
+        if isinstance(out_indices, int):
+            out_indices = (out_indices, )
+        parsed = []
+        for index in out_indices:
+            if not isinstance(index, int) or not -num <= index < num:
+                raise ValueError(
+                    f'out_indices must be ints in [-{num}, {num - 1}] '
+                    f'choosing among the stages {dict(enumerate(self.stage_names))}'
+                    f', got {tuple(out_indices)!r}')
+            parsed.append(index % num)
+        if not parsed or len(set(parsed)) != len(parsed):
+            raise ValueError('out_indices must be non-empty without '
+                             f'duplicates, got {tuple(out_indices)!r}')
+        return tuple(parsed)
+
+    def _build_stages(self, block_kwargs: dict) -> Tuple[List[nn.Module],
+                                                         List[int]]:
+        """Build all ten stages and the channels of every feature map."""
+        a = self.arch
+        channels = [a['stem_channels']]
+        stages = []
+        for out, n in zip(a['tail_channels'], a['tail_blocks']):
+            stages.append(TailStage(channels[-1], out, n, **block_kwargs))
+            channels.append(out)
+        stages.append(
+            Bridge(channels[-1], a['bridge_channels'], a['bridge_blocks'],
+                   **block_kwargs))
+        channels.append(a['bridge_channels'])
+        for j in range(3):  # body: up-sample, dilation 1/2/4, r_k shortcut
+            idx = len(stages)
+            trunk_in, trunk_out = channels[-1], a['body_channels'][j]
+            if trunk_in % trunk_out:
+                raise ValueError(
+                    f'stage {idx} ({self.stage_names[idx]}) receives '
+                    f'{trunk_in} channels, not a multiple of its width '
+                    f'{trunk_out}: the r_k shortcut needs a multiple')
+            skip = channels[self.skip_sources[idx]]
+            stages.append(
+                FusionStage(trunk_in, trunk_out, skip, a['body_blocks'][j],
+                            a['body_transfer_blocks'][j], upsample=True,
+                            dilation=2**j, channel_reduction=True,
+                            **block_kwargs))
+            channels.append(trunk_out + skip)
+        for j in range(3):  # head: max-pool, trunk keeps its width
+            idx = len(stages)
+            skip = channels[self.skip_sources[idx]]
+            stages.append(
+                FusionStage(channels[-1], channels[-1], skip,
+                            a['head_blocks'][j], a['head_transfer_blocks'][j],
+                            upsample=False, **block_kwargs))
+            channels.append(channels[-1] + skip)
+        return stages, channels
+
+    # ---------------------------------------------------------------- forward
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        """(N, in_channels, H, W) -> one map per ``out_indices`` entry.
+
+        For the default ``out_indices`` and H, W divisible by 32:
+        (N, 320, H/4, W/4), (N, 832, H/8, W/8), (N, 1600, H/16, W/16),
+        (N, 2112, H/32, W/32).
+        """
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f'FishNet expects an (N, {self.in_channels}, H, W) tensor, '
+                f'got shape {tuple(x.shape)}')
+        pad_h = -x.shape[2] % self.size_divisor
+        pad_w = -x.shape[3] % self.size_divisor
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h))
+        feats = [self.stem(x)]
+        for idx in range(self.num_stages):
+            stage = getattr(self, self.stage_names[idx])
+            if idx in self.skip_sources:
+                feats.append(stage(feats[-1], feats[self.skip_sources[idx]]))
+            else:
+                feats.append(stage(feats[-1]))
+        return tuple(feats[i + 1] for i in self.out_indices)
+
+    # --------------------------------------------------------------- training
+    def _freeze_stages(self) -> None:
+        frozen = [self.stem] if self.frozen_stages >= 0 else []
+        frozen += [
+            getattr(self, name)
+            for name in self.stage_names[:max(self.frozen_stages, 0)]
+        ]
+        for module in frozen:
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'FishNet':
+        """Set train mode, keeping frozen stages and (with ``norm_eval``)
+        BatchNorm layers in eval mode."""
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
+
+    # ---------------------------------------------------------- initialising
+    def init_weights(self) -> None:
+        cfg = self.init_cfg
+        if cfg is None:
+            init_fishnet_weights(self)
+        elif isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            self.load_pretrained(cfg['checkpoint'], cfg.get('prefix'))
+        else:
+            super().init_weights()
+            return
+        self._is_init = True
+
+    def load_pretrained(self,
+                        checkpoint: str,
+                        prefix: Optional[str] = None) -> None:
+        """Load backbone weights from an mmfishnet/mmpretrain/mmdet checkpoint
+        (keys under ``prefix``) or from an official FishNet checkpoint.
+
+        Raises:
+            KeyError: the checkpoint lacks weights this backbone needs, or has
+                backbone weights it does not know; the message names them.
+        """
+        logger = MMLogger.get_current_instance()
+        ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+        state = ckpt.get('state_dict', ckpt)
+        if is_official(state):
+            logger.info(f'{checkpoint} is an official FishNet checkpoint: '
+                        'converting its keys')
+            state = convert_official_checkpoint(state)
+            prefix = 'backbone.' if prefix is None else prefix
+        if prefix:
+            state = {
+                k[len(prefix):]: v
+                for k, v in state.items() if k.startswith(prefix)
+            }
+            if not state:
+                raise KeyError(f'no key of {checkpoint} starts with '
+                               f'prefix {prefix!r}')
+        self._load_backbone_state(state, checkpoint)
+        logger.info(f'loaded FishNet-{self.arch_name} weights from '
+                    f'{checkpoint}')
+
+    def _load_backbone_state(self, state: Dict[str, Tensor],
+                             source: str) -> None:
+        own = self.state_dict()
+        unbuilt = tuple(f'{name}.'
+                        for name in self.stage_names[self.num_stages:])
+        missing = [
+            k for k in own
+            if k not in state and not k.endswith('num_batches_tracked')
+        ]
+        unexpected = [
+            k for k in state if k not in own and not k.startswith(unbuilt)
+        ]
+        if missing or unexpected:
+            raise KeyError(
+                f'{source} does not fit FishNet(arch={self.arch_name!r}): '
+                f'missing keys {missing}, unexpected keys {unexpected}. '
+                'Check the arch, the prefix and that the file is a FishNet '
+                'checkpoint.')
+        self.load_state_dict({k: v
+                              for k, v in state.items() if k in own},
+                             strict=False)

@@ -1,0 +1,3 @@
+from .fishnet_cls_head import FishNetClsHead
+
+__all__ = ['FishNetClsHead']

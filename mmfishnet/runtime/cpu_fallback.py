@@ -1,0 +1,81 @@
+"""Run configs written for GPU clusters on a machine without CUDA.
+
+The configs ask for what clusters have: NCCL, SyncBN, AMP. Without CUDA the
+launch tools turn those into their CPU equivalents and say so in the log, so
+that the same config (and ``tools/dist_train.sh CONFIG 2``, with gloo) runs
+here instead of crashing.
+"""
+import os
+from typing import Any, List
+
+import torch.distributed as dist
+from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
+
+
+def _replace_sync_bn(node: Any, path: str, changed: List[str]) -> None:
+    """Turn every ``dict(type='SyncBN')`` under ``node`` into BN, in place."""
+    if isinstance(node, dict):
+        if node.get('type') in ('SyncBN', 'MMSyncBN', 'TorchSyncBN'):
+            node['type'] = 'BN'
+            changed.append(path)
+        for key, value in node.items():
+            _replace_sync_bn(value, f'{path}.{key}', changed)
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            _replace_sync_bn(value, f'{path}[{i}]', changed)
+
+
+def adapt_config_to_cpu(cfg: Config) -> List[str]:
+    """Rewrite the CUDA-only settings of ``cfg`` in place; returns (and logs)
+    one line per change."""
+    changes = []
+    optim = cfg.get('optim_wrapper')
+    if isinstance(optim, dict) and optim.get('type') == 'AmpOptimWrapper':
+        optim['type'] = 'OptimWrapper'
+        for key in ('loss_scale', 'dtype', 'use_fsdp'):
+            optim.pop(key, None)
+        changes.append('AmpOptimWrapper -> OptimWrapper: mixed precision '
+                       'training needs CUDA')
+    sync_bn = []
+    _replace_sync_bn(cfg.get('model'), 'model', sync_bn)
+    if sync_bn:
+        changes.append(f'SyncBN -> BN in {sync_bn}: SyncBN needs CUDA')
+    if cfg.get('sync_bn'):
+        changes.append(f'sync_bn={cfg.sync_bn!r} -> None: SyncBN needs CUDA')
+        cfg.sync_bn = None
+    env_cfg = cfg.setdefault('env_cfg', ConfigDict())
+    dist_cfg = env_cfg.setdefault('dist_cfg', ConfigDict())
+    if dist_cfg.get('backend', 'nccl') != 'gloo':
+        changes.append(f'distributed backend {dist_cfg.get("backend", "nccl")}'
+                       ' -> gloo: NCCL needs CUDA')
+        dist_cfg['backend'] = 'gloo'
+    if cfg.get('launcher', 'none') != 'none':
+        wrapper = cfg.get('model_wrapper_cfg') or ConfigDict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+        wrapper['device_ids'] = None  # DDP over CPU modules
+        cfg.model_wrapper_cfg = wrapper
+    for line in changes:
+        print_log(f'CUDA is not available: {line}', logger='current',
+                  level='WARNING')
+    return changes
+
+
+def init_cpu_distributed() -> None:
+    """Join the process group of a torchrun launch with the gloo backend.
+
+    mmengine's own ``init_dist`` calls ``torch.cuda.set_device``, which fails
+    without CUDA; once a group exists the Runner uses it as it is.
+    """
+    if dist.is_initialized() or 'RANK' not in os.environ:
+        return
+    dist.init_process_group(backend='gloo')
+    print_log(
+        f'CUDA is not available: rank {dist.get_rank()} of '
+        f'{dist.get_world_size()} joined a gloo process group on the CPU',
+        logger='current',
+        level='WARNING')
+
+

@@ -1,0 +1,102 @@
+"""Shared fixtures: official-format FishNet weights filled by the recipe of
+SPEC section 7, and the official reference outputs computed with them."""
+import json
+import math
+import subprocess
+import sys
+from collections import OrderedDict
+from pathlib import Path
+
+import pytest
+import torch
+
+DATA = Path(__file__).parent / 'data'
+REPO = Path(__file__).parent.parent
+TINY_COCO = REPO.parent / 'shared' / 'data' / 'tiny_coco'
+
+
+def official_key_shapes(arch):
+    """Every key of the official state dict (registration order) -> shape."""
+    with open(DATA / f'official_keys_{arch}.json') as f:
+        return json.load(f, object_pairs_hook=OrderedDict)
+
+
+def deterministic_official_state(arch, with_num_batches_tracked=True):
+    """The official state dict filled as the reference outputs were made:
+    keys sorted lexicographically, key ``i`` gets
+    ``sin(arange(numel) * 0.01 + i)``; running_var ``|v| + 0.5``; conv weights
+    divided by sqrt(fan_in)."""
+    shapes = official_key_shapes(arch)
+    values = {}
+    for i, key in enumerate(sorted(shapes)):
+        shape = shapes[key]
+        if key.endswith('num_batches_tracked'):
+            values[key] = torch.tensor(0)
+            continue
+        numel = math.prod(shape)
+        v = torch.sin(torch.arange(numel, dtype=torch.float64) * 0.01 + i)
+        v = v.float().reshape(shape)
+        if key.endswith('running_var'):
+            v = v.abs() + 0.5
+        if v.dim() == 4:
+            v = v / math.sqrt(shape[1] * shape[2] * shape[3])
+        values[key] = v
+    return OrderedDict((k, values[k]) for k in shapes
+                       if with_num_batches_tracked
+                       or not k.endswith('num_batches_tracked'))
+
+
+def reference_input(height, width):
+    x = torch.sin(torch.arange(3 * height * width, dtype=torch.float64) * 0.001)
+    return x.float().reshape(1, 3, height, width)
+
+
+def load_reference(name):
+    with open(DATA / f'fishnet99_{name}.json') as f:
+        return json.load(f)
+
+
+def relative_error(actual, expected):
+    """max |a - b| / max |b|, the SPEC's measure."""
+    actual = torch.as_tensor(actual, dtype=torch.float64)
+    expected = torch.as_tensor(expected, dtype=torch.float64)
+    return ((actual - expected).abs().max() / expected.abs().max()).item()
+
+
+CONVERTER = REPO / 'tools' / 'model_converters' / 'fishnet2mmpretrain.py'
+
+
+def save_official(path, state, arch='fishnet99'):
+    """An official ``*_ckpt.tar``: DataParallel keys inside ``state_dict``."""
+    torch.save(
+        dict(
+            epoch=100,
+            arch=arch,
+            state_dict={f'module.{k}': v
+                        for k, v in state.items()},
+            best_prec1=torch.tensor(77.41),
+            optimizer=dict(state={}, param_groups=[dict(lr=0.001)])), path)
+
+
+def convert(src, dst, *extra):
+    return subprocess.run(
+        [sys.executable, str(CONVERTER), str(src), str(dst), *extra],
+        capture_output=True,
+        text=True)
+
+
+def convert_official_fishnet99(tmp_path, with_num_batches_tracked=False):
+    """Write an official FishNet-99 file and convert it with the CLI."""
+    state = deterministic_official_state('fishnet99', with_num_batches_tracked)
+    src, dst = tmp_path / 'fishnet99_ckpt.tar', tmp_path / 'fishnet99.pth'
+    save_official(src, state)
+    result = convert(src, dst)
+    assert result.returncode == 0, result.stderr
+    return state, torch.load(dst, weights_only=False)
+
+
+@pytest.fixture
+def tiny_coco():
+    if not (TINY_COCO / 'annotations' / 'instances_val2017.json').is_file():
+        pytest.skip(f'tiny_coco not found at {TINY_COCO}')
+    return TINY_COCO

@@ -1,0 +1,59 @@
+"""What tools/train.py and tools/test.py share: config loading with command
+line overrides, CPU fallbacks and the FishNet checks."""
+import argparse
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmfishnet  # noqa: F401 (registers FishNet, trusted checkpoint loader)
+from mmfishnet.runtime import (adapt_config_to_cpu, check_neck_channels,
+                               init_cpu_distributed)
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('config', help='config file (mmdet or mmpretrain)')
+    parser.add_argument('--work-dir', help='where logs and outputs go')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. train_cfg.max_iters=100')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torchrun passes --local-rank to older launch scripts
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+def build_runner(cfg: Config) -> Runner:
+    """The config's runner, on the CPU when there is no CUDA."""
+    if not torch.cuda.is_available():
+        adapt_config_to_cpu(cfg)
+        if cfg.launcher == 'pytorch':
+            init_cpu_distributed()
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    check_neck_channels(runner.model)
+    return runner

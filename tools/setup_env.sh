@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# One-command environment for mmfishnet on a CPU machine (Python 3.11, x86_64).
+#
+#   bash tools/setup_env.sh            # creates ./.venv and installs everything
+#
+# Installs torch 2.14.1 + torchvision 0.29.1, mmengine 0.10.7, mmcv 2.1.0 with its
+# compiled ops, mmdet 3.3.0, mmpretrain 1.2.0, pycocotools, pytest and mmfishnet in
+# editable mode. It is idempotent: when nothing changed, a re-run only checks the
+# imports. mmcv 2.1.0 ships only as a source release, so its wheel is built once per
+# machine and torch version and kept in a cache outside the checkout:
+#
+#   MMFISHNET_CACHE   wheel cache      (default: ${XDG_CACHE_HOME:-~/.cache}/mmfishnet)
+#   MMFISHNET_VENV    virtualenv path  (default: <repo>/.venv)
+#   MAX_JOBS          parallel compile jobs for the mmcv build (default: nproc)
+set -euo pipefail
+
+TORCH_VERSION=2.14.1
+TORCHVISION_VERSION=0.29.1
+MMENGINE_VERSION=0.10.7
+MMCV_VERSION=2.1.0
+MMDET_VERSION=3.3.0
+MMPRETRAIN_VERSION=1.2.0
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+venv=${MMFISHNET_VENV:-$repo/.venv}
+cache=${MMFISHNET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmfishnet}
+python=$venv/bin/python
+pip=("$python" -m pip install --quiet --disable-pip-version-check)
+
+log() { printf '[setup_env] %s\n' "$*"; }
+
+# The stamp records what this venv was built from; a matching stamp and working
+# imports mean there is nothing to do.
+stamp_source() {
+  cat "$repo/tools/setup_env.sh" "$repo/setup.py"
+}
+stamp_file=$venv/.mmfishnet-setup-stamp
+
+imports_ok() {
+  "$python" - <<'EOF' >/dev/null 2>&1
+import mmcv.ops, mmdet, mmpretrain, mmengine, pycocotools, pytest, torch, torchvision
+import mmfishnet
+EOF
+}
+
+if [[ -x $python && -f $stamp_file ]] && cmp -s <(stamp_source) "$stamp_file" && imports_ok; then
+  log "environment in $venv is up to date"
+  exit 0
+fi
+
+if [[ ! -x $python ]]; then
+  log "creating virtualenv $venv"
+  python3 -m venv "$venv"
+fi
+
+log "installing torch $TORCH_VERSION, torchvision $TORCHVISION_VERSION and build tools"
+"${pip[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" \
+  'setuptools>=77,<81' wheel ninja "mmengine==$MMENGINE_VERSION"
+
+# ---- mmcv with compiled ops: build once per torch version, then reuse -------------
+torch_key=$("$python" -c 'import torch, sys; print(f"torch{torch.__version__}-py{sys.version_info[0]}{sys.version_info[1]}")')
+wheel_dir=$cache/wheels/$torch_key
+mmcv_wheel=$(ls "$wheel_dir"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
+
+if [[ -z $mmcv_wheel ]]; then
+  log "no cached mmcv $MMCV_VERSION wheel for $torch_key: building it (about 13 min on 2 cores)"
+  build=$(mktemp -d)
+  trap 'rm -rf "$build"' EXIT
+  # Fetching the sdist runs its setup.py, which imports torch: no build isolation.
+  "$python" -m pip download --quiet --no-deps --no-binary :all: --no-build-isolation \
+    "mmcv==$MMCV_VERSION" -d "$build"
+  tar -xzf "$build/mmcv-$MMCV_VERSION.tar.gz" -C "$build"
+  # torch >= 2.10 headers need C++20; mmcv's setup.py hard-codes -std=c++17.
+  sed -i 's/-std=c++17/-std=c++20/g' "$build/mmcv-$MMCV_VERSION/setup.py"
+  mkdir -p "$wheel_dir"
+  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+    "$python" -m pip wheel --no-deps --no-build-isolation -w "$build/dist" \
+    "$build/mmcv-$MMCV_VERSION"
+  # Move into place only when complete, so an interrupted build leaves no bad wheel.
+  built=$(ls "$build"/dist/mmcv-*.whl)
+  mv "$built" "$wheel_dir/"
+  mmcv_wheel=$wheel_dir/$(basename "$built")
+  log "cached $mmcv_wheel"
+else
+  log "using cached $mmcv_wheel"
+fi
+"${pip[@]}" --no-deps "$mmcv_wheel"
+# mmcv's own runtime requirements (the wheel was installed without them).
+"${pip[@]}" addict packaging Pillow pyyaml regex yapf opencv-python
+
+log "installing mmdet $MMDET_VERSION, mmpretrain $MMPRETRAIN_VERSION, pycocotools, pytest"
+"${pip[@]}" "mmdet==$MMDET_VERSION" "mmpretrain==$MMPRETRAIN_VERSION" pycocotools pytest
+
+log "installing mmfishnet (editable)"
+"${pip[@]}" --no-deps --no-build-isolation -e "$repo"
+
+if ! imports_ok; then
+  log "ERROR: the environment was installed but its imports fail:"
+  "$python" -c 'import mmcv.ops, mmdet, mmpretrain, mmfishnet'
+  exit 1
+fi
+stamp_source >"$stamp_file"
+log "done: activate with 'source $venv/bin/activate'"

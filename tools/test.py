@@ -1,0 +1,53 @@
+"""Evaluate a checkpoint: COCO bbox/segm mAP for detectors, top-1/top-5 for
+classifiers, as the config's test_evaluator says.
+
+    python tools/test.py CONFIG CHECKPOINT [--out results.pkl]
+    python tools/test.py CONFIG CHECKPOINT --format-only --outfile-prefix DIR/name
+    tools/dist_test.sh CONFIG CHECKPOINT GPUS [same options]
+"""
+import argparse
+
+from launch_utils import add_common_args, build_runner, load_config
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    add_common_args(parser)
+    parser.add_argument('checkpoint', help='checkpoint to evaluate')
+    parser.add_argument(
+        '--out', help='also dump the raw predictions to this .pkl file')
+    parser.add_argument(
+        '--format-only',
+        action='store_true',
+        help='write COCO-format JSON (e.g. for a test-dev submission) '
+        'instead of computing metrics; needs --outfile-prefix')
+    parser.add_argument(
+        '--outfile-prefix',
+        help='with --format-only: PREFIX.bbox.json (and PREFIX.segm.json)')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    cfg = load_config(args)
+    cfg.load_from = args.checkpoint
+    evaluators = cfg.test_evaluator if isinstance(
+        cfg.test_evaluator, list) else [cfg.test_evaluator]
+    if args.format_only:
+        if not args.outfile_prefix:
+            raise SystemExit('--format-only needs --outfile-prefix')
+        for evaluator in evaluators:
+            evaluator.format_only = True
+            evaluator.outfile_prefix = args.outfile_prefix
+    if args.out:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise SystemExit('--out must be a .pkl file')
+        dump_type = ('DumpDetResults'
+                     if cfg.get('default_scope') == 'mmdet' else 'DumpResults')
+        cfg.test_evaluator = [*evaluators,
+                              dict(type=dump_type, out_file_path=args.out)]
+    build_runner(cfg).test()
+
+
+if __name__ == '__main__':
+    main()
