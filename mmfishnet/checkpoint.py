@@ -17,7 +17,7 @@ import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
 
-def load_trusted_local(filename: str, map_location=None):
+def load_from_trusted_local(filename: str, map_location=None):
     """mmengine's local-file loader with ``weights_only=False``."""
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
@@ -26,6 +26,6 @@ def load_trusted_local(filename: str, map_location=None):
 
 
 def install_trusted_local_loader() -> None:
-    """Make mmengine load local checkpoints with :func:`load_trusted_local`."""
+    """Make mmengine load local checkpoints with :func:`load_from_trusted_local`."""
     CheckpointLoader.register_scheme(
-        prefixes='', loader=load_trusted_local, force=True)
+        prefixes='', loader=load_from_trusted_local, force=True)

@@ -10,7 +10,7 @@ from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 from torch.utils.data import Dataset
 
 import mmfishnet  # noqa: F401
-from mmfishnet.checkpoint import load_trusted_local
+from mmfishnet.checkpoint import load_from_trusted_local
 
 
 class ToyModel(BaseModel):
@@ -57,7 +57,7 @@ def make_runner(work_dir, name, max_iters, **kwargs):
 
 
 def test_local_scheme_uses_the_trusted_loader():
-    assert CheckpointLoader._schemes[''] is load_trusted_local
+    assert CheckpointLoader._schemes[''] is load_from_trusted_local
 
 
 def test_missing_file_is_a_clear_error(tmp_path):

@@ -5,6 +5,7 @@ import os
 import os.path as osp
 
 import torch
+import torch.distributed as dist
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -57,3 +58,10 @@ def build_runner(cfg: Config) -> Runner:
         runner = Runner.from_cfg(cfg)
     check_neck_channels(runner.model)
     return runner
+
+
+def finish() -> None:
+    """Leave the process group cleanly: with gloo, a process that exits while
+    its group is alive aborts at shutdown."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

@@ -7,7 +7,7 @@ classifiers, as the config's test_evaluator says.
 """
 import argparse
 
-from launch_utils import add_common_args, build_runner, load_config
+from launch_utils import add_common_args, build_runner, finish, load_config
 
 
 def parse_args():
@@ -47,6 +47,7 @@ def main():
         cfg.test_evaluator = [*evaluators,
                               dict(type=dump_type, out_file_path=args.out)]
     build_runner(cfg).test()
+    finish()
 
 
 if __name__ == '__main__':

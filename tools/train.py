@@ -6,7 +6,7 @@ mmpretrain config that uses FishNet).
 """
 import argparse
 
-from launch_utils import add_common_args, build_runner, load_config
+from launch_utils import add_common_args, build_runner, finish, load_config
 
 
 def parse_args():
@@ -45,6 +45,7 @@ def main():
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     build_runner(cfg).train()
+    finish()
 
 
 if __name__ == '__main__':

@@ -5,6 +5,7 @@ launch tools turn those into their CPU equivalents and say so in the log, so
 that the same config (and ``tools/dist_train.sh CONFIG 2``, with gloo) runs
 here instead of crashing.
 """
+import logging
 import os
 from typing import Any, List
 
@@ -59,7 +60,7 @@ def adapt_config_to_cpu(cfg: Config) -> List[str]:
         cfg.model_wrapper_cfg = wrapper
     for line in changes:
         print_log(f'CUDA is not available: {line}', logger='current',
-                  level='WARNING')
+                  level=logging.WARNING)
     return changes
 
 
@@ -76,6 +77,6 @@ def init_cpu_distributed() -> None:
         f'CUDA is not available: rank {dist.get_rank()} of '
         f'{dist.get_world_size()} joined a gloo process group on the CPU',
         logger='current',
-        level='WARNING')
+        level=logging.WARNING)
 
 

@@ -1,0 +1,87 @@
+"""Every detection config builds and runs a loss and a predict step."""
+import pytest
+import torch
+from conftest import REPO
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+DET_CONFIGS = sorted(
+    p.name for p in (REPO / 'configs').glob('*_fishnet*_coco.py'))
+
+
+def test_all_detection_configs_are_found():
+    expected = {
+        f'{det}_fishnet{depth}_fpn_coco.py'
+        for det in ('mask_rcnn', 'faster_rcnn') for depth in (99, 150, 201)
+    }
+    expected |= {'retinanet_fishnet150_fpn_coco.py',
+                 'mask_rcnn_fishnet150_fpn_amp_coco.py'}
+    assert expected <= set(DET_CONFIGS)
+
+
+def build_detector(name):
+    from mmdet.registry import MODELS
+    cfg = Config.fromfile(REPO / 'configs' / name)
+    assert cfg.model.backbone.type == 'FishNet'
+    assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
+    cfg.model.backbone.init_cfg = None
+    init_default_scope('mmdet')
+    return cfg, MODELS.build(cfg.model)
+
+
+@pytest.mark.parametrize('name', DET_CONFIGS)
+def test_detector_loss_and_predict(name):
+    from mmdet.testing import demo_mm_inputs
+    cfg, model = build_detector(name)
+    model.init_weights()
+    with_mask = 'mask' in cfg.model.type.lower()
+    packed = demo_mm_inputs(
+        2, [(3, 96, 128), (3, 128, 96)],
+        num_items=[3, 2],
+        num_classes=80,
+        with_mask=with_mask)
+
+    model.train()
+    data = model.data_preprocessor(packed, True)
+    assert data['inputs'].shape[-2:] == (128, 128)  # padded to 32
+    losses = model(**data, mode='loss')
+    total, _ = model.parse_losses(losses)
+    assert torch.isfinite(total)
+    total.backward()
+    assert model.backbone.head3.trunk[0].conv1.weight.grad is not None
+    # frozen stem + tail1 (frozen_stages=1) get no gradient
+    assert model.backbone.tail1.blocks[0].conv1.weight.grad is None
+    expected = {'loss_cls', 'loss_bbox'} | ({'loss_mask'} if with_mask else set())
+    assert expected <= set(losses)
+
+    model.eval()
+    with torch.no_grad():
+        data = model.data_preprocessor(packed, False)
+        results = model(**data, mode='predict')
+    assert len(results) == 2
+    for result in results:
+        pred = result.pred_instances
+        assert pred.bboxes.ndim == 2 and pred.bboxes.shape[1] == 4
+        assert len(pred.scores) == len(pred.labels) == len(pred.bboxes)
+        if with_mask:
+            assert pred.masks.shape[0] == len(pred.bboxes)
+            assert pred.masks.shape[1:] == result.ori_shape
+    if 'rpn_head' in cfg.model:
+        with torch.no_grad():
+            proposals = model.rpn_head.predict(
+                model.extract_feat(data['inputs']), data['data_samples'])
+        # random weights: the count varies, the form does not
+        max_per_img = cfg.model.test_cfg.rpn.max_per_img
+        for proposal in proposals:
+            assert proposal.bboxes.ndim == 2 and proposal.bboxes.shape[1] == 4
+            assert len(proposal.scores) == len(proposal.bboxes) <= max_per_img
+
+
+def test_fpn_channels_are_checked():
+    from mmfishnet.runtime import check_neck_channels
+    cfg, model = build_detector('faster_rcnn_fishnet99_fpn_coco.py')
+    check_neck_channels(model)  # the config's channels fit
+    from mmdet.registry import MODELS
+    cfg.model.backbone.out_indices = (7, 8, 9)
+    with pytest.raises(ValueError, match=r'\[832, 1600, 2112\]'):
+        check_neck_channels(MODELS.build(cfg.model))
