@@ -95,8 +95,69 @@ def convert_official_fishnet99(tmp_path, with_num_batches_tracked=False):
     return state, torch.load(dst, weights_only=False)
 
 
+def tiny_coco_available():
+    return (TINY_COCO / 'annotations' / 'instances_val2017.json').is_file()
+
+
 @pytest.fixture
 def tiny_coco():
-    if not (TINY_COCO / 'annotations' / 'instances_val2017.json').is_file():
+    if not tiny_coco_available():
         pytest.skip(f'tiny_coco not found at {TINY_COCO}')
     return TINY_COCO
+
+
+def write_object_crops(root, num_classes=5, train_per_class=4,
+                       val_per_class=2):
+    """An ImageNet-style folder dataset (root/{train,val}/<class>/*.jpg) of
+    real object crops: the largest COCO boxes of the ``num_classes`` most
+    frequent categories of tiny_coco."""
+    import cv2
+    crops = {}
+    for split in ('train2017', 'val2017'):
+        with open(TINY_COCO / 'annotations' / f'instances_{split}.json') as f:
+            coco = json.load(f)
+        names = {c['id']: c['name'] for c in coco['categories']}
+        files = {i['id']: i['file_name'] for i in coco['images']}
+        for ann in coco['annotations']:
+            x, y, w, h = ann['bbox']
+            if min(w, h) >= 32 and not ann['iscrowd']:
+                crops.setdefault(names[ann['category_id']], []).append(
+                    (w * h, split, files[ann['image_id']], (x, y, w, h)))
+    per_class = train_per_class + val_per_class
+    chosen = sorted((c for c in crops if len(crops[c]) >= per_class),
+                    key=lambda c: -len(crops[c]))[:num_classes]
+    for name in chosen:
+        boxes = sorted(crops[name], reverse=True)[:per_class]
+        for i, (_, split, file, (x, y, w, h)) in enumerate(boxes):
+            img = cv2.imread(str(TINY_COCO / split / file))
+            crop = img[int(y):int(y + h), int(x):int(x + w)]
+            folder = root / ('train' if i < train_per_class else 'val') / name
+            folder.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(folder / f'{i}.jpg'), crop)
+    return sorted(chosen)
+
+
+def write_pattern_dataset(root, per_class=16, size=64, seed=0):
+    """A learnable folder dataset of four texture classes with random colours,
+    phases and noise: horizontal and vertical stripes, checkerboard, disc."""
+    import cv2
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    classes = {
+        'horizontal': lambda p: (yy + p) // 6 % 2,
+        'vertical': lambda p: (xx + p) // 6 % 2,
+        'checker': lambda p: ((xx + p) // 8 + (yy + p) // 8) % 2,
+        'disc': lambda p: ((xx - size / 2 - p / 4)**2 +
+                           (yy - size / 2)**2 < (size / 3)**2),
+    }
+    for name, pattern in classes.items():
+        folder = root / 'train' / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            mask = pattern(int(rng.integers(0, 12)))[..., None]
+            fg, bg = rng.integers(0, 256, (2, 3))
+            img = np.where(mask, fg, bg) + rng.normal(0, 20, (size, size, 3))
+            cv2.imwrite(str(folder / f'{i}.png'),
+                        np.clip(img, 0, 255).astype(np.uint8))
+    return sorted(classes)

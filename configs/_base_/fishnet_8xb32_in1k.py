@@ -49,3 +49,7 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+
+# mmpretrain's check: stop before the first iteration if a dataset's class
+# count differs from num_classes (e.g. when fine-tuning on your own classes).
+custom_hooks = [dict(type='ClassNumCheckHook')]

@@ -115,6 +115,9 @@ def main(argv=None):
         arch=arch,
         num_classes=num_classes,
         converted_at=time.strftime('%Y-%m-%d %H:%M:%S'))
+    if num_classes == 1000:  # class names for inferencers and visualisers
+        from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
+        meta['dataset_meta'] = dict(classes=IMAGENET_CATEGORIES)
     if isinstance(ckpt, dict):
         for key in ('epoch', 'best_prec1'):
             if key in ckpt:

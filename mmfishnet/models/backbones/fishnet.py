@@ -11,13 +11,12 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
-from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmfishnet.converters import convert_official_checkpoint, is_official
 from mmfishnet.registry import register_model
 from ..layers import Bridge, FusionStage, TailStage, init_fishnet_weights
+from ..pretrained import load_pretrained_state
 
 BLOCK_FIELDS = ('tail_blocks', 'bridge_blocks', 'body_blocks',
                 'body_transfer_blocks', 'head_blocks', 'head_transfer_blocks')
@@ -302,7 +301,7 @@ class FishNet(BaseModule):
         if cfg is None:
             init_fishnet_weights(self)
         elif isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            self.load_pretrained(cfg['checkpoint'], cfg.get('prefix'))
+            self.load_pretrained(cfg['checkpoint'], cfg.get('prefix', ''))
         else:
             super().init_weights()
             return
@@ -310,33 +309,19 @@ class FishNet(BaseModule):
 
     def load_pretrained(self,
                         checkpoint: str,
-                        prefix: Optional[str] = None) -> None:
+                        prefix: Optional[str] = 'backbone.') -> None:
         """Load backbone weights from an mmfishnet/mmpretrain/mmdet checkpoint
-        (keys under ``prefix``) or from an official FishNet checkpoint.
+        (keys under ``prefix``) or from an official FishNet checkpoint
+        (converted; ``prefix`` does not apply).
 
         Raises:
             KeyError: the checkpoint lacks weights this backbone needs, or has
                 backbone weights it does not know; the message names them.
         """
-        logger = MMLogger.get_current_instance()
-        ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-        state = ckpt.get('state_dict', ckpt)
-        if is_official(state):
-            logger.info(f'{checkpoint} is an official FishNet checkpoint: '
-                        'converting its keys')
-            state = convert_official_checkpoint(state)
-            prefix = 'backbone.' if prefix is None else prefix
-        if prefix:
-            state = {
-                k[len(prefix):]: v
-                for k, v in state.items() if k.startswith(prefix)
-            }
-            if not state:
-                raise KeyError(f'no key of {checkpoint} starts with '
-                               f'prefix {prefix!r}')
+        state = load_pretrained_state(checkpoint, prefix or '', 'backbone.')
         self._load_backbone_state(state, checkpoint)
-        logger.info(f'loaded FishNet-{self.arch_name} weights from '
-                    f'{checkpoint}')
+        MMLogger.get_current_instance().info(
+            f'loaded FishNet-{self.arch_name} weights from {checkpoint}')
 
     def _load_backbone_state(self, state: Dict[str, Tensor],
                              source: str) -> None:
@@ -350,6 +335,11 @@ class FishNet(BaseModule):
         unexpected = [
             k for k in state if k not in own and not k.startswith(unbuilt)
         ]
+        skipped = sum(k.startswith(unbuilt) for k in state)
+        if skipped:
+            MMLogger.get_current_instance().info(
+                f'{source}: {skipped} weights of stages after '
+                f'out_indices {self.out_indices} are not used (not built)')
         if missing or unexpected:
             raise KeyError(
                 f'{source} does not fit FishNet(arch={self.arch_name!r}): '

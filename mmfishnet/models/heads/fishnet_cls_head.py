@@ -3,11 +3,13 @@ from typing import Tuple
 
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
+from mmengine.logging import MMLogger
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
 from ..layers import init_fishnet_weights
+from ..pretrained import load_pretrained_state
 
 
 @MODELS.register_module()
@@ -27,6 +29,10 @@ class FishNetClsHead(ClsHead):
             FishNet with ``out_indices=(9, )``).
         norm_cfg (dict): Config of the two norm layers.
         init_cfg (dict, optional): ``None`` gives the authors' initialisation.
+            ``dict(type='Pretrained', checkpoint=PATH, prefix='head.')`` is
+            for fine-tuning: it loads the score layers (BN-conv-BN) from a
+            converted or official checkpoint and initialises ``fc`` anew for
+            ``num_classes`` (use ``load_from`` to restore a whole classifier).
         **kwargs: ``loss``, ``topk``, ``cal_acc`` of :class:`ClsHead`.
     """
 
@@ -53,11 +59,39 @@ class FishNetClsHead(ClsHead):
         self.fc = nn.Linear(mid_channels, num_classes)
 
     def init_weights(self) -> None:
-        if self.init_cfg is None:
+        cfg = self.init_cfg
+        if cfg is None:
             init_fishnet_weights(self)
-            self._is_init = True
+        elif isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            init_fishnet_weights(self)
+            self._load_score_layers(cfg['checkpoint'], cfg.get('prefix', ''))
         else:
             super().init_weights()
+            return
+        self._is_init = True
+
+    def _load_score_layers(self, checkpoint: str, prefix: str) -> None:
+        state = load_pretrained_state(checkpoint, prefix, 'head.')
+        score = {
+            k[len('score.'):]: v
+            for k, v in state.items() if k.startswith('score.')
+        }
+        missing = [
+            f'score.{k}' for k in self.score.state_dict()
+            if k not in score and not k.endswith('num_batches_tracked')
+        ]
+        unexpected = [
+            k for k in state if not k.startswith(('score.', 'fc.'))
+        ]
+        if missing or unexpected:
+            raise KeyError(
+                f'{checkpoint} (prefix {prefix!r}) does not fit '
+                f'FishNetClsHead: missing keys {missing}, unexpected keys '
+                f'{unexpected}')
+        self.score.load_state_dict(score, strict=False)
+        MMLogger.get_current_instance().info(
+            f'FishNetClsHead: score layers loaded from {checkpoint}; the '
+            f'classifier fc ({self.num_classes} classes) is newly initialised')
 
     def pre_logits(self, feats: Tuple[Tensor]) -> Tensor:
         """(N, in_channels, H, W) -> pooled features (N, in_channels // 2)."""
