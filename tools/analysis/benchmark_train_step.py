@@ -23,7 +23,11 @@ def build(config: str):
     from mmengine.registry import init_default_scope
 
     import mmfishnet  # noqa: F401
-    cfg = Config.fromfile(config)
+    if '::' in config:  # an upstream config, e.g. mmdet::mask_rcnn/...
+        from mmengine.hub import get_config
+        cfg = get_config(config)
+    else:
+        cfg = Config.fromfile(config)
     scope = cfg.get('default_scope', 'mmdet')
     init_default_scope(scope)
     if scope == 'mmdet':

@@ -107,7 +107,7 @@ class PreActBottleneck(nn.Module):
             identity = self.shortcut(x)
         else:
             identity = x
-        return out + identity
+        return out.add_(identity)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.with_cp and x.requires_grad:
