@@ -1,5 +1,5 @@
 """Reading pretrained weights for a part of a model (backbone or head)."""
-from typing import Dict
+from typing import Dict, Iterable, Tuple
 
 from mmengine.logging import MMLogger
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -34,3 +34,25 @@ def load_pretrained_state(checkpoint: str, prefix: str,
         raise KeyError(f'no weight of {checkpoint} starts with prefix '
                        f'{prefix!r}')
     return state
+
+
+def check_state_keys(required: Iterable[str], state: Dict[str, Tensor],
+                     owner: str, source: str,
+                     extra_allowed: Tuple[str, ...] = ()) -> None:
+    """Raise ``KeyError`` naming the ``required`` keys that ``state`` lacks
+    (``num_batches_tracked`` counters may be absent) and the keys of
+    ``state`` that are neither required nor start with ``extra_allowed``."""
+    required = list(required)
+    missing = [
+        k for k in required
+        if k not in state and not k.endswith('num_batches_tracked')
+    ]
+    known = set(required)
+    unexpected = [
+        k for k in state if k not in known and not k.startswith(extra_allowed)
+    ]
+    if missing or unexpected:
+        raise KeyError(
+            f'{source} does not fit {owner}: missing keys {missing}, '
+            f'unexpected keys {unexpected}. Check the arch, the prefix and '
+            'that the file is a FishNet checkpoint.')

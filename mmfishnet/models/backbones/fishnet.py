@@ -16,7 +16,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmfishnet.registry import register_model
 from ..layers import Bridge, FusionStage, TailStage, init_fishnet_weights
-from ..pretrained import load_pretrained_state
+from ..pretrained import check_state_keys, load_pretrained_state
 
 BLOCK_FIELDS = ('tail_blocks', 'bridge_blocks', 'body_blocks',
                 'body_transfer_blocks', 'head_blocks', 'head_transfer_blocks')
@@ -328,24 +328,13 @@ class FishNet(BaseModule):
         own = self.state_dict()
         unbuilt = tuple(f'{name}.'
                         for name in self.stage_names[self.num_stages:])
-        missing = [
-            k for k in own
-            if k not in state and not k.endswith('num_batches_tracked')
-        ]
-        unexpected = [
-            k for k in state if k not in own and not k.startswith(unbuilt)
-        ]
+        check_state_keys(own, state, f'FishNet(arch={self.arch_name!r})',
+                         source, extra_allowed=unbuilt)
         skipped = sum(k.startswith(unbuilt) for k in state)
         if skipped:
             MMLogger.get_current_instance().info(
                 f'{source}: {skipped} weights of stages after '
                 f'out_indices {self.out_indices} are not used (not built)')
-        if missing or unexpected:
-            raise KeyError(
-                f'{source} does not fit FishNet(arch={self.arch_name!r}): '
-                f'missing keys {missing}, unexpected keys {unexpected}. '
-                'Check the arch, the prefix and that the file is a FishNet '
-                'checkpoint.')
         self.load_state_dict({k: v
                               for k, v in state.items() if k in own},
                              strict=False)

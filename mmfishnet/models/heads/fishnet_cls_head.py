@@ -9,7 +9,7 @@ from mmpretrain.registry import MODELS
 from torch import Tensor
 
 from ..layers import init_fishnet_weights
-from ..pretrained import load_pretrained_state
+from ..pretrained import check_state_keys, load_pretrained_state
 
 
 @MODELS.register_module()
@@ -72,23 +72,16 @@ class FishNetClsHead(ClsHead):
 
     def _load_score_layers(self, checkpoint: str, prefix: str) -> None:
         state = load_pretrained_state(checkpoint, prefix, 'head.')
-        score = {
-            k[len('score.'):]: v
-            for k, v in state.items() if k.startswith('score.')
-        }
-        missing = [
-            f'score.{k}' for k in self.score.state_dict()
-            if k not in score and not k.endswith('num_batches_tracked')
-        ]
-        unexpected = [
-            k for k in state if not k.startswith(('score.', 'fc.'))
-        ]
-        if missing or unexpected:
-            raise KeyError(
-                f'{checkpoint} (prefix {prefix!r}) does not fit '
-                f'FishNetClsHead: missing keys {missing}, unexpected keys '
-                f'{unexpected}')
-        self.score.load_state_dict(score, strict=False)
+        # fc is re-initialised for num_classes: its weights may be present
+        check_state_keys((f'score.{k}' for k in self.score.state_dict()),
+                         state, 'FishNetClsHead', f'{checkpoint} (prefix '
+                         f'{prefix!r})', extra_allowed=('fc.', ))
+        self.score.load_state_dict(
+            {
+                k[len('score.'):]: v
+                for k, v in state.items() if k.startswith('score.')
+            },
+            strict=False)
         MMLogger.get_current_instance().info(
             f'FishNetClsHead: score layers loaded from {checkpoint}; the '
             f'classifier fc ({self.num_classes} classes) is newly initialised')
