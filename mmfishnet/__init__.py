@@ -1,13 +1,18 @@
 """FishNet (Sun et al., NeurIPS 2018) for MMDetection and MMPretrain.
 
 ``import mmfishnet`` (or ``custom_imports = dict(imports=['mmfishnet'])`` in a
-config) registers the models and installs the trusted local checkpoint loader
-(see :mod:`mmfishnet.checkpoint`).
+config) registers the models, the mixed precision optimizer wrapper, loops and hooks
+(:mod:`mmfishnet.engine`), installs the trusted local checkpoint loader (see
+:mod:`mmfishnet.checkpoint`) and lets mmcv's CPU ops take bf16 and
+channels_last tensors (:mod:`mmfishnet.engine.mmcv_ops`).
 """
 from .checkpoint import install_trusted_local_loader
+from .engine import *  # noqa: F401,F403 (registers optim wrapper, loops, hooks)
+from .engine.mmcv_ops import install_cpu_op_guard
 from .models import *  # noqa: F401,F403 (registers the models)
 from .version import __version__
 
 install_trusted_local_loader()
+install_cpu_op_guard()
 
 __all__ = ['__version__']

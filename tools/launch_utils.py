@@ -11,8 +11,10 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmfishnet  # noqa: F401 (registers FishNet, trusted checkpoint loader)
-from mmfishnet.runtime import (adapt_config_to_cpu, check_neck_channels,
-                               init_cpu_distributed)
+from mmfishnet.runtime import (AMP_DTYPES, MEMORY_FORMATS,
+                               adapt_config_to_cpu, check_neck_channels,
+                               enable_amp, enable_compile,
+                               init_cpu_distributed, set_memory_format)
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -28,11 +30,35 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision (autocast): bf16 on CPUs with AVX512-BF16/AMX '
+        'and on GPUs that have it, fp16 on older GPUs; fp32 with a log line '
+        'on a CPU without bf16')
+    parser.add_argument(
+        '--amp-dtype',
+        choices=AMP_DTYPES,
+        default='auto',
+        help='with --amp: the autocast dtype (float16 is CUDA only; loss '
+        'scaling is used for float16 only)')
+    parser.add_argument(
+        '--memory-format',
+        choices=MEMORY_FORMATS,
+        default='channels_last',
+        help='memory format of the model and its inputs (default: '
+        'channels_last, faster on CPUs and for mixed precision on GPUs)')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile the model (one-time compilation cost at the '
+        'first iterations)')
     # torchrun passes --local-rank to older launch scripts
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
-def load_config(args: argparse.Namespace) -> Config:
+def load_config(args: argparse.Namespace, train: bool) -> Config:
+    """The config with ``--cfg-options`` and the speed options applied."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
@@ -43,6 +69,13 @@ def load_config(args: argparse.Namespace) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        enable_amp(cfg, args.amp_dtype, train=train)
+    elif args.amp_dtype != 'auto':
+        raise SystemExit('--amp-dtype needs --amp')
+    set_memory_format(cfg, args.memory_format)
+    if args.compile:
+        enable_compile(cfg, train=train)
     return cfg
 
 

@@ -1,13 +1,16 @@
 """Evaluate a checkpoint: COCO bbox/segm mAP for detectors, top-1/top-5 for
 classifiers, as the config's test_evaluator says.
 
-    python tools/test.py CONFIG CHECKPOINT [--out results.pkl]
+    python tools/test.py CONFIG CHECKPOINT [--out results.pkl] [--amp]
+        [--fuse-conv-bn] [--compile] [--memory-format contiguous]
     python tools/test.py CONFIG CHECKPOINT --format-only --outfile-prefix DIR/name
     tools/dist_test.sh CONFIG CHECKPOINT GPUS [same options]
 """
 import argparse
 
 from launch_utils import add_common_args, build_runner, finish, load_config
+
+from mmfishnet.runtime import enable_fuse_conv_bn
 
 
 def parse_args():
@@ -24,12 +27,19 @@ def parse_args():
     parser.add_argument(
         '--outfile-prefix',
         help='with --format-only: PREFIX.bbox.json (and PREFIX.segm.json)')
+    parser.add_argument(
+        '--fuse-conv-bn',
+        action='store_true',
+        help='fold BatchNorm layers into the preceding convolutions '
+        '(same results, faster inference)')
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    cfg = load_config(args)
+    cfg = load_config(args, train=False)
+    if args.fuse_conv_bn:
+        enable_fuse_conv_bn(cfg)
     cfg.load_from = args.checkpoint
     evaluators = cfg.test_evaluator if isinstance(
         cfg.test_evaluator, list) else [cfg.test_evaluator]

@@ -1,7 +1,9 @@
 """Train a detector or classifier from a config in configs/ (or any mmdet /
 mmpretrain config that uses FishNet).
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]
+        [--amp [--amp-dtype bfloat16|float16]] [--memory-format contiguous]
+        [--compile]
     tools/dist_train.sh CONFIG GPUS [same options]
 """
 import argparse
@@ -20,8 +22,6 @@ def parse_args():
         help='resume from CKPT, or without CKPT from the latest checkpoint '
         'in the work dir (iteration, optimizer, scheduler and log state)')
     parser.add_argument(
-        '--amp', action='store_true', help='mixed precision training')
-    parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
         help='scale the lr by (total batch size / auto_scale_lr.'
@@ -31,10 +31,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = load_config(args)
-    if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    cfg = load_config(args, train=True)
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise KeyError('--auto-scale-lr needs auto_scale_lr.'

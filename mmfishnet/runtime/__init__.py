@@ -1,5 +1,12 @@
-"""Helpers for the launch tools: CPU fallbacks and config sanity checks."""
+"""Helpers for the launch tools: CPU fallbacks, speed options and config
+sanity checks."""
 from .cpu_fallback import adapt_config_to_cpu, init_cpu_distributed
 from .neck_check import check_neck_channels
+from .speed import (AMP_DTYPES, MEMORY_FORMATS, enable_amp, enable_compile,
+                    enable_fuse_conv_bn, set_memory_format)
 
-__all__ = ['adapt_config_to_cpu', 'init_cpu_distributed', 'check_neck_channels']
+__all__ = [
+    'adapt_config_to_cpu', 'init_cpu_distributed', 'check_neck_channels',
+    'AMP_DTYPES', 'MEMORY_FORMATS', 'enable_amp', 'enable_compile',
+    'enable_fuse_conv_bn', 'set_memory_format'
+]

@@ -1,7 +1,8 @@
 """Run configs written for GPU clusters on a machine without CUDA.
 
-The configs ask for what clusters have: NCCL, SyncBN, AMP. Without CUDA the
-launch tools turn those into their CPU equivalents and say so in the log, so
+The configs ask for what clusters have: NCCL, SyncBN, mmengine's AMP. Without
+CUDA the launch tools turn those into their CPU equivalents (gloo, BN, bf16
+autocast) and say so in the log, so
 that the same config (and ``tools/dist_train.sh CONFIG 2``, with gloo) runs
 here instead of crashing.
 """
@@ -33,11 +34,13 @@ def adapt_config_to_cpu(cfg: Config) -> List[str]:
     changes = []
     optim = cfg.get('optim_wrapper')
     if isinstance(optim, dict) and optim.get('type') == 'AmpOptimWrapper':
-        optim['type'] = 'OptimWrapper'
-        for key in ('loss_scale', 'dtype', 'use_fsdp'):
-            optim.pop(key, None)
-        changes.append('AmpOptimWrapper -> OptimWrapper: mixed precision '
-                       'training needs CUDA')
+        # mmengine's AmpOptimWrapper asserts CUDA; ours autocasts on the CPU
+        # (bf16 where the CPU has it, else fp32 with a log line).
+        optim['type'] = 'MixedPrecisionOptimWrapper'
+        optim['dtype'] = 'bfloat16'
+        optim.pop('use_fsdp', None)
+        changes.append('AmpOptimWrapper -> MixedPrecisionOptimWrapper('
+                       "dtype='bfloat16'): mmengine's AMP needs CUDA")
     sync_bn = []
     _replace_sync_bn(cfg.get('model'), 'model', sync_bn)
     if sync_bn:

@@ -15,7 +15,8 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmfishnet.registry import register_model
-from ..layers import Bridge, FusionStage, TailStage, init_fishnet_weights
+from ..layers import (DOWNSAMPLE_TYPES, Bridge, FusionStage, TailStage,
+                      init_fishnet_weights)
 from ..pretrained import check_state_keys, load_pretrained_state
 
 BLOCK_FIELDS = ('tail_blocks', 'bridge_blocks', 'body_blocks',
@@ -25,6 +26,13 @@ DEFAULT_WIDTHS = dict(
     tail_channels=(128, 256, 512),
     bridge_channels=512,
     body_channels=(512, 384, 256))
+# The bottleneck's 3x3 conv: FishNet's plain one, unless an arch says otherwise
+DEFAULT_BOTTLENECK = dict(width_ratio=0.25, cardinality=1)
+# FishNeXt: twice FishNet's bottleneck width, grouped ResNeXt-style
+FISHNEXT_BOTTLENECK = dict(width_ratio=0.5, cardinality=32)
+SCALAR_INT_FIELDS = ('bridge_blocks', 'stem_channels', 'bridge_channels',
+                     'cardinality')
+STEM_STRIDES = (1, 2, 4)
 
 
 @register_model
@@ -113,16 +121,23 @@ class FishNet(BaseModule):
             head_blocks=(2, 3, 10),
             head_transfer_blocks=(2, 2, 9)),
     }
+    # FishNeXt-N: the blocks of FishNet-N with grouped bottlenecks
+    arch_settings.update({
+        name.replace('fishnet', 'fishnext'): {**blocks, **FISHNEXT_BOTTLENECK}
+        for name, blocks in arch_settings.items()
+    })
     stage_names = ('tail1', 'tail2', 'tail3', 'bridge', 'body1', 'body2',
                    'body3', 'head1', 'head2', 'head3')
     # Fusion stage index -> index into the feature list [stem, stage0, ...]
     # of its skip input (the official ``trans_map``).
     skip_sources = {4: 2, 5: 1, 6: 0, 7: 6, 8: 5, 9: 4}
-    size_divisor = 32
 
     def __init__(self,
                  arch: Union[str, dict] = 'fishnet150',
                  in_channels: int = 3,
+                 stem_stride: int = 4,
+                 widen_factor: float = 1.0,
+                 downsample: str = 'maxpool2x2',
                  out_indices: Sequence[int] = (6, 7, 8, 9),
                  frozen_stages: int = -1,
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
@@ -130,8 +145,22 @@ class FishNet(BaseModule):
                  with_cp: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        self.arch = self._parse_arch(arch)
+        if stem_stride not in STEM_STRIDES:
+            raise ValueError(f'stem_stride must be one of {STEM_STRIDES}, '
+                             f'got {stem_stride!r}')
+        if not (isinstance(widen_factor, (int, float)) and widen_factor > 0):
+            raise ValueError(
+                f'widen_factor must be a positive number, got {widen_factor!r}')
+        if downsample not in DOWNSAMPLE_TYPES:
+            raise ValueError(f'downsample must be one of {DOWNSAMPLE_TYPES}, '
+                             f'got {downsample!r}')
+        self.arch = self._widen(self._parse_arch(arch), widen_factor)
         self.arch_name = arch if isinstance(arch, str) else 'custom'
+        self.stem_stride = stem_stride
+        self.widen_factor = widen_factor
+        self.downsample = downsample
+        # three 2x down-samplings in the tail after the stem
+        self.size_divisor = 8 * stem_stride
         self.in_channels = in_channels
         self.out_indices = self._parse_out_indices(out_indices)
         self.num_stages = max(self.out_indices) + 1
@@ -146,15 +175,20 @@ class FishNet(BaseModule):
 
         stem_channels = self.arch['stem_channels']
         self.stem = nn.Sequential(
-            ConvModule(in_channels, stem_channels // 2, 3, 2, 1,
+            ConvModule(in_channels, stem_channels // 2, 3,
+                       2 if stem_stride > 1 else 1, 1,
                        bias=False, norm_cfg=norm_cfg),
             ConvModule(stem_channels // 2, stem_channels // 2, 3, 1, 1,
                        bias=False, norm_cfg=norm_cfg),
             ConvModule(stem_channels // 2, stem_channels, 3, 1, 1,
                        bias=False, norm_cfg=norm_cfg),
-            nn.MaxPool2d(3, 2, 1))
+            nn.MaxPool2d(3, 2, 1) if stem_stride == 4 else nn.Identity())
 
-        block_kwargs = dict(norm_cfg=norm_cfg, with_cp=with_cp)
+        block_kwargs = dict(
+            norm_cfg=norm_cfg,
+            with_cp=with_cp,
+            width_ratio=self.arch['width_ratio'],
+            cardinality=self.arch['cardinality'])
         stages, feat_channels = self._build_stages(block_kwargs)
         for name, stage in zip(self.stage_names, stages[:self.num_stages]):
             self.add_module(name, stage)
@@ -166,24 +200,29 @@ class FishNet(BaseModule):
     # ----------------------------------------------------------- construction
     @classmethod
     def _parse_arch(cls, arch: Union[str, dict]) -> dict:
+        defaults = {**DEFAULT_WIDTHS, **DEFAULT_BOTTLENECK}
         if isinstance(arch, str):
             if arch not in cls.arch_settings:
                 raise KeyError(f'unknown FishNet arch {arch!r}; valid archs: '
                                f'{sorted(cls.arch_settings)} or a dict')
-            return {**DEFAULT_WIDTHS, **cls.arch_settings[arch]}
+            return {**defaults, **cls.arch_settings[arch]}
         if not isinstance(arch, dict):
             raise TypeError(f'arch must be a str or a dict, got {type(arch)}')
         missing = set(BLOCK_FIELDS) - set(arch)
-        unknown = set(arch) - set(BLOCK_FIELDS) - set(DEFAULT_WIDTHS)
+        unknown = set(arch) - set(BLOCK_FIELDS) - set(defaults)
         if missing or unknown:
             raise KeyError(
                 f'custom FishNet arch: missing fields {sorted(missing)}, '
                 f'unknown fields {sorted(unknown)}; required: '
-                f'{list(BLOCK_FIELDS)}, optional: {list(DEFAULT_WIDTHS)}')
-        arch = {**DEFAULT_WIDTHS, **arch}
+                f'{list(BLOCK_FIELDS)}, optional: {list(defaults)}')
+        arch = {**defaults, **arch}
         for field, value in arch.items():
-            scalar = field in ('bridge_blocks', 'stem_channels',
-                               'bridge_channels')
+            if field == 'width_ratio':
+                if not (isinstance(value, (int, float)) and value > 0):
+                    raise ValueError(f'arch field {field!r} must be a '
+                                     f'positive number, got {value!r}')
+                continue
+            scalar = field in SCALAR_INT_FIELDS
             values = [value] if scalar else list(value)
             if (not scalar and len(values) != 3) or not all(
                     isinstance(v, int) and v > 0 for v in values):
@@ -191,6 +230,22 @@ class FishNet(BaseModule):
                 raise ValueError(
                     f'arch field {field!r} must be {kind}, got {value!r}')
         return arch
+
+    @staticmethod
+    def _widen(arch: dict, factor: float) -> dict:
+        """Scale every channel width of ``arch`` by ``factor``."""
+        if factor == 1:
+            return arch
+
+        def scale(c: int) -> int:
+            return max(1, int(round(c * factor)))
+
+        widened = dict(arch)
+        for field in DEFAULT_WIDTHS:
+            value = arch[field]
+            widened[field] = (scale(value) if isinstance(value, int) else
+                              tuple(scale(c) for c in value))
+        return widened
 
     def _parse_out_indices(self, out_indices: Sequence[int]) -> Tuple[int]:
         num = len(self.stage_names)
@@ -216,7 +271,9 @@ class FishNet(BaseModule):
         channels = [a['stem_channels']]
         stages = []
         for out, n in zip(a['tail_channels'], a['tail_blocks']):
-            stages.append(TailStage(channels[-1], out, n, **block_kwargs))
+            stages.append(
+                TailStage(channels[-1], out, n, self.downsample,
+                          **block_kwargs))
             channels.append(out)
         stages.append(
             Bridge(channels[-1], a['bridge_channels'], a['bridge_blocks'],
@@ -243,7 +300,8 @@ class FishNet(BaseModule):
             stages.append(
                 FusionStage(channels[-1], channels[-1], skip,
                             a['head_blocks'][j], a['head_transfer_blocks'][j],
-                            upsample=False, **block_kwargs))
+                            upsample=False, downsample=self.downsample,
+                            **block_kwargs))
             channels.append(channels[-1] + skip)
         return stages, channels
 

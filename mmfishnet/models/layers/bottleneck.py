@@ -1,4 +1,6 @@
 """FishNet's pre-activation bottleneck and its parameter-free shortcut."""
+from typing import Tuple
+
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
@@ -17,12 +19,35 @@ def channel_reduction(x: Tensor, k: int) -> Tensor:
     return x.unflatten(1, (x.shape[1] // k, k)).sum(2)
 
 
+def bottleneck_width(out_channels: int,
+                     width_ratio: float = 0.25,
+                     cardinality: int = 1,
+                     min_group_width: int = 4) -> Tuple[int, int]:
+    """Width and groups of a bottleneck's 3x3 conv: ``(mid_channels, groups)``.
+
+    ``mid_channels = out_channels * width_ratio`` (FishNet: ``out // 4``).
+    With ``cardinality > 1`` (FishNeXt) the 3x3 conv is grouped ResNeXt-style
+    into ``groups = min(cardinality, mid_channels // min_group_width)``
+    groups, so no group is narrower than ``min_group_width`` channels, and
+    ``mid_channels`` is rounded down to a multiple of ``groups``.
+    """
+    mid_channels = max(1, int(out_channels * width_ratio))
+    groups = 1
+    if cardinality > 1:
+        groups = max(1, min(cardinality, mid_channels // min_group_width))
+        mid_channels -= mid_channels % groups
+    return mid_channels, groups
+
+
 class PreActBottleneck(nn.Module):
     """Pre-activation bottleneck: ``conv(BR(conv(BR(conv(BR(x)))))) + S(x)``.
 
-    ``BR`` is norm followed by ReLU; the bottleneck width is ``out_channels // 4``
-    and the stride is always 1 (FishNet resamples with pooling, never with a
-    conv). The shortcut ``S`` is
+    ``BR`` is norm followed by ReLU. The 1x1-3x3-1x1 convs map
+    ``in -> mid -> mid -> out`` with ``(mid, groups)`` from
+    :func:`bottleneck_width` (FishNet: ``mid = out // 4``, no groups; FishNeXt:
+    ``mid = out // 2`` in up to 32 groups of at least 4 channels). The stride
+    is always 1 (FishNet resamples between blocks, never inside one). The
+    shortcut ``S`` is
 
     * ``r_k(x)`` with ``k = in_channels // out_channels`` when
       ``channel_reduction=True`` (first trunk block of a body stage);
@@ -42,6 +67,9 @@ class PreActBottleneck(nn.Module):
         norm_cfg (dict): Config of the norm layers.
         with_cp (bool): Recompute the block in the backward pass instead of
             storing its activations (non-reentrant checkpointing).
+        width_ratio (float): ``mid / out`` before grouping (0.25: FishNet).
+        cardinality (int): Most groups of the 3x3 conv (1: FishNet).
+        min_group_width (int): Fewest channels of a group.
     """
 
     def __init__(self,
@@ -50,13 +78,17 @@ class PreActBottleneck(nn.Module):
                  dilation: int = 1,
                  channel_reduction: bool = False,
                  norm_cfg: dict = dict(type='BN'),
-                 with_cp: bool = False):
+                 with_cp: bool = False,
+                 width_ratio: float = 0.25,
+                 cardinality: int = 1,
+                 min_group_width: int = 4):
         super().__init__()
         if channel_reduction and in_channels % out_channels:
             raise ValueError(
                 f'the r_k shortcut needs in_channels ({in_channels}) to be a '
                 f'multiple of out_channels ({out_channels})')
-        mid_channels = out_channels // 4
+        mid_channels, groups = bottleneck_width(out_channels, width_ratio,
+                                                cardinality, min_group_width)
         self.with_cp = with_cp
         self.reduction = in_channels // out_channels if channel_reduction else 0
 
@@ -72,6 +104,7 @@ class PreActBottleneck(nn.Module):
             3,
             padding=dilation,
             dilation=dilation,
+            groups=groups,
             bias=False)
         self.add_module(self.norm3_name, norm3)
         self.conv3 = nn.Conv2d(mid_channels, out_channels, 1, bias=False)

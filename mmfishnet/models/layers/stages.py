@@ -6,20 +6,28 @@ from mmcv.cnn import build_norm_layer
 from torch import Tensor
 
 from .bottleneck import make_blocks
+from .downsample import build_downsample
 
 
 class TailStage(nn.Module):
-    """Residual blocks, then a 2x2 max-pool: the tail's down-sampling stage.
+    """Residual blocks, then a 2x down-sampling (2x2 max-pool in the released
+    network; see :func:`build_downsample`): the tail's stage.
 
     Shapes: (N, in_channels, H, W) -> (N, out_channels, H // 2, W // 2).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, num_blocks: int,
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 num_blocks: int,
+                 downsample: str = 'maxpool2x2',
                  **block_kwargs):
         super().__init__()
         self.blocks = make_blocks(num_blocks, in_channels, out_channels,
                                   **block_kwargs)
-        self.pool = nn.MaxPool2d(2, 2)
+        self.pool = build_downsample(downsample, out_channels,
+                                     block_kwargs.get('norm_cfg',
+                                                      dict(type='BN')))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.pool(self.blocks(x))
@@ -81,8 +89,9 @@ class FusionStage(nn.Module):
     """A body (up) or head (down) stage: ``cat([resample(trunk(x)), transfer(skip)])``.
 
     The trunk blocks run at the input resolution, then the trunk is resampled
-    by 2 (nearest-neighbour up-sampling in the body, 2x2 max-pooling in the
-    head); the transfer blocks refine the skip at the output resolution. The
+    by 2 (nearest-neighbour up-sampling in the body; in the head 2x2
+    max-pooling, or another ``downsample`` of :func:`build_downsample`); the
+    transfer blocks refine the skip at the output resolution. The
     trunk comes first in the concatenation.
 
     Shapes: x (N, in_channels, H, W) and skip (N, skip_channels, H', W') with
@@ -98,6 +107,7 @@ class FusionStage(nn.Module):
         upsample (bool): Body stage (up-sample) or head stage (max-pool).
         dilation (int): Dilation of the trunk's 3x3 convs.
         channel_reduction (bool): First trunk block uses the ``r_k`` shortcut.
+        downsample (str): Head stages: how the trunk is down-sampled.
     """
 
     def __init__(self,
@@ -109,6 +119,7 @@ class FusionStage(nn.Module):
                  upsample: bool,
                  dilation: int = 1,
                  channel_reduction: bool = False,
+                 downsample: str = 'maxpool2x2',
                  **block_kwargs):
         super().__init__()
         self.trunk = make_blocks(num_blocks, in_channels, out_channels,
@@ -118,7 +129,9 @@ class FusionStage(nn.Module):
         if upsample:
             self.resample = nn.Upsample(scale_factor=2, mode='nearest')
         else:
-            self.resample = nn.MaxPool2d(2, 2)
+            self.resample = build_downsample(
+                downsample, out_channels,
+                block_kwargs.get('norm_cfg', dict(type='BN')))
 
     def forward(self, x: Tensor, skip: Tensor) -> Tensor:
         return torch.cat(

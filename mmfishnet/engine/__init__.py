@@ -1,0 +1,16 @@
+"""Runtime pieces for the OpenMMLab Runner: mixed precision on CPU and CUDA,
+memory format and inference speed-ups (registered in mmengine's registries)."""
+from .amp import (autocast_context, cpu_supports_bf16, float32_head_outputs,
+                  resolve_amp_dtype)
+from .hooks import (ChannelsLastHook, CompileTestStepHook, FuseConvBNHook,
+                    to_channels_last)
+from .loops import AutocastTestLoop, AutocastValLoop
+from .optim_wrapper import MixedPrecisionOptimWrapper
+
+__all__ = [
+    'autocast_context', 'cpu_supports_bf16', 'float32_head_outputs',
+    'resolve_amp_dtype',
+    'ChannelsLastHook', 'CompileTestStepHook', 'FuseConvBNHook',
+    'to_channels_last', 'AutocastTestLoop', 'AutocastValLoop',
+    'MixedPrecisionOptimWrapper'
+]
