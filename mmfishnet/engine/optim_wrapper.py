@@ -42,12 +42,12 @@ class MixedPrecisionOptimWrapper(OptimWrapper):
         self.device_type = amp_device_type()
         self.cast_dtype = resolve_amp_dtype(dtype, self.device_type)
         self.loss_scaler = self._build_loss_scaler(loss_scale)
-        print_log(
-            'mixed precision training: '
-            f'{self.cast_dtype or torch.float32} autocast on '
-            f'{self.device_type}' +
-            (', dynamic loss scaling' if self.loss_scaler else ''),
-            logger='current')
+        if self.cast_dtype is not None:
+            print_log(
+                f'mixed precision training: {self.cast_dtype} autocast on '
+                f'{self.device_type}' +
+                (', with loss scaling' if self.loss_scaler else ''),
+                logger='current')
 
     def _build_loss_scaler(self, loss_scale) -> Optional[torch.amp.GradScaler]:
         if self.cast_dtype != torch.float16:

@@ -1,0 +1,38 @@
+"""mmcv's CPU kernels under bf16 and channels_last (the op guard)."""
+import torch
+from mmcv.ops import batched_nms, nms, roi_align
+
+import mmfishnet  # noqa: F401 (installs the guard)
+
+
+def test_roi_align_takes_bf16_and_channels_last():
+    torch.manual_seed(0)
+    feats = torch.randn(2, 8, 20, 24)
+    rois = torch.tensor([[0, 1., 2., 15., 12.], [1, 3., 4., 20., 18.]])
+    expected = roi_align(feats, rois, 7, 0.5, 2)
+    nhwc = roi_align(feats.contiguous(memory_format=torch.channels_last),
+                     rois, 7, 0.5, 2)
+    assert torch.equal(nhwc, expected)
+    bf16 = roi_align(feats.bfloat16(), rois, 7, 0.5, 2)
+    assert bf16.dtype == torch.bfloat16
+    assert (bf16.float() - expected).abs().max() < 0.05
+
+
+def test_roi_align_gradient_in_bf16():
+    feats = torch.randn(1, 4, 16, 16).bfloat16().requires_grad_()
+    rois = torch.tensor([[0, 2., 2., 12., 10.]])
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = roi_align(feats, rois, 4, 1.0, 2)
+    out.sum().backward()
+    assert feats.grad.dtype == torch.bfloat16
+    assert feats.grad.abs().sum() > 0
+
+
+def test_nms_takes_bf16_scores():
+    boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60.]])
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    dets, keep = nms(boxes, scores.bfloat16(), iou_threshold=0.5)
+    assert keep.tolist() == [0, 2]
+    _, keep = batched_nms(boxes, scores.bfloat16(), torch.tensor([0, 1, 0]),
+                          dict(type='nms', iou_threshold=0.5))
+    assert sorted(keep.tolist()) == [0, 1, 2]
