@@ -7,7 +7,7 @@ from conftest import (REPO, convert_official_fishnet99, load_reference,
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-CLS_CONFIGS = sorted(p.name for p in (REPO / 'configs').glob('fishnet*_in1k.py'))
+CLS_CONFIGS = sorted(p.name for p in (REPO / 'configs').glob('fish*_in1k.py'))
 REFERENCES = ['224x224', '256x320']
 
 
@@ -22,7 +22,12 @@ def build_from_config(name, **backbone_overrides):
 def test_all_classifier_configs_are_found():
     assert {'fishnet99_8xb32_in1k.py', 'fishnet150_8xb32_in1k.py',
             'fishnet201_8xb32_in1k.py', 'fishnet150_8xb32-cos200e-ls_in1k.py',
-            'fishnet201_8xb32-cos200e-ls_in1k.py'} <= set(CLS_CONFIGS)
+            'fishnet201_8xb32-cos200e-ls_in1k.py', 'fishnext99_8xb32_in1k.py',
+            'fishnext150_8xb32_in1k.py', 'fishnext201_8xb32_in1k.py',
+            'fishnet150-maxpool3x3_8xb32_in1k.py',
+            'fishnet150-avgpool2x2_8xb32_in1k.py',
+            'fishnet150-conv_8xb32_in1k.py',
+            'fishnet150_8xb32-amp_in1k.py'} <= set(CLS_CONFIGS)
 
 
 @pytest.fixture(scope='module')

@@ -10,7 +10,7 @@ from conftest import (REPO, convert, deterministic_official_state,
 from mmengine.config import Config, ConfigDict
 from mmengine.runner import Runner
 
-CLS_CONFIGS = sorted(p.name for p in (REPO / 'configs').glob('fishnet*_in1k.py'))
+CLS_CONFIGS = sorted(p.name for p in (REPO / 'configs').glob('fish*_in1k.py'))
 
 
 @pytest.fixture(scope='module')

@@ -6,7 +6,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 DET_CONFIGS = sorted(
-    p.name for p in (REPO / 'configs').glob('*_fishnet*_coco.py'))
+    p.name for p in (REPO / 'configs').glob('*_fish*_coco.py'))
 
 
 def test_all_detection_configs_are_found():
@@ -15,7 +15,9 @@ def test_all_detection_configs_are_found():
         for det in ('mask_rcnn', 'faster_rcnn') for depth in (99, 150, 201)
     }
     expected |= {'retinanet_fishnet150_fpn_coco.py',
-                 'mask_rcnn_fishnet150_fpn_amp_coco.py'}
+                 'mask_rcnn_fishnet150_fpn_amp_coco.py',
+                 'mask_rcnn_fishnext150_fpn_coco.py',
+                 'faster_rcnn_fishnext150_fpn_coco.py'}
     assert expected <= set(DET_CONFIGS)
 
 

@@ -1,6 +1,7 @@
 """Classify images with a FishNet classifier and print the top-k classes.
 
     python tools/demo/classify.py CONFIG CHECKPOINT IMAGE [IMAGE ...] [--topk 5]
+        [--amp]
 
 From Python, the same with MMPretrain's inferencer::
 
@@ -17,6 +18,8 @@ import numpy as np
 from mmpretrain import ImageClassificationInferencer
 
 import mmfishnet  # noqa: F401
+from mmfishnet.engine import (autocast_context, float32_head_outputs,
+                              resolve_amp_dtype, to_channels_last)
 
 
 def main(argv=None):
@@ -26,12 +29,22 @@ def main(argv=None):
     parser.add_argument('images', nargs='+')
     parser.add_argument('--topk', type=int, default=5)
     parser.add_argument('--device', default=None)
+    parser.add_argument('--amp', action='store_true',
+                        help='bf16/fp16 autocast, as tools/test.py --amp')
     args = parser.parse_args(argv)
 
     inferencer = ImageClassificationInferencer(
         args.config, pretrained=args.checkpoint, device=args.device)
+    to_channels_last(inferencer.model)
+    dtype = None
+    if args.amp:
+        dtype = resolve_amp_dtype('auto', inferencer.model.data_preprocessor
+                                  .device.type)
+        float32_head_outputs(inferencer.model)
     classes = inferencer.classes
-    for path, result in zip(args.images, inferencer(args.images)):
+    with autocast_context(dtype):
+        results = inferencer(args.images)
+    for path, result in zip(args.images, results):
         scores = np.asarray(result['pred_scores'])
         print(path)
         for rank, label in enumerate(np.argsort(-scores)[:args.topk], 1):

@@ -60,23 +60,70 @@ class FishNet(BaseModule):
     The stem (three 3x3 conv-norm-ReLU, the first with stride 2, then a 3x3/2
     max-pool) gives 64 @ 56. The default ``out_indices=(6, 7, 8, 9)`` are the
     four maps for an FPN: strides 4/8/16/32 with 320/832/1600/2112 channels.
-    The channel widths are the same for all three variants.
+    The channel widths are the same for all variants; with ``stem_stride``
+    ``s`` every stride above is multiplied by ``s / 4``, with
+    ``widen_factor`` ``w`` every width by ``w``.
+
+    Variants (parameters with the 1000-class classifier, multiply-adds of a
+    224x224 image; ``tools/analysis/model_complexity.py``):
+
+    ============ ============= ======== ===============================
+    arch         params        GFLOPs   bottleneck 3x3 conv
+    ============ ============= ======== ===============================
+    fishnet99    16.63 M       4.29     ``out/4`` wide, not grouped
+    fishnet150   24.96 M       6.43
+    fishnet201   44.58 M       10.56
+    fishnext99   16.81 M       4.34     ``out/2`` wide, ``min(32,
+    fishnext150  25.22 M       6.50     out/8)`` groups of >= 4
+    fishnext201  45.00 M       10.67    channels (ResNeXt-style)
+    ============ ============= ======== ===============================
+
+    FishNeXt (the paper's Table 1): doubling the bottleneck width doubles the
+    two 1x1 convs and the grouping divides the 3x3 conv by up to 32, which
+    keeps the parameters within 1 % of FishNet's; the narrowest groups (in
+    tail1 and the stem's transfer blocks) have 4 channels ("4d").
+
+    Small images: ``stem_stride=1`` for 32x32 (CIFAR), ``2`` for 64x64 (Tiny
+    ImageNet) keep the tail/body/head structure at 32/16/8/4 pixels, and
+    ``widen_factor`` makes CPU-sized networks (10 classes):
+
+    ============================== ====== ========= ======
+    variant                        input  params    GFLOPs
+    ============================== ====== ========= ======
+    fishnet99, s=1, w=0.25         32     0.99 M    0.083
+    fishnet99, s=1, w=0.5          32     3.91 M    0.330
+    fishnext99, s=1, w=0.5         32     3.88 M    0.326
+    fishnet150, s=1, w=0.5         32     6.00 M    0.506
+    fishnet99, s=2, w=0.25         64     0.99 M    0.083
+    fishnet99, s=2, w=0.5          64     3.91 M    0.330
+    fishnet150, s=2, w=0.5         64     6.00 M    0.506
+    ============================== ====== ========= ======
 
     Input size: the released model only accepts H and W divisible by 32. Here
-    any size works: an input whose H or W is not a multiple of 32 is zero-padded
-    on the bottom and right to the next multiple (what mmdet's data
-    preprocessor does with ``pad_size_divisor=32``), so a stride-``s`` output
-    has ``ceil(H / 32) * 32 / s`` rows. Multiples of 32 are not padded and give
+    any size works: an input whose H or W is not a multiple of
+    ``8 * stem_stride`` (32 by default) is zero-padded on the bottom and
+    right to the next multiple (what mmdet's data preprocessor does with
+    ``pad_size_divisor=32``), so a stride-``s`` output has
+    ``ceil(H / 32) * 32 / s`` rows. Multiples of 32 are not padded and give
     exactly the official result.
 
     Args:
         arch (str | dict): ``'fishnet99'``, ``'fishnet150'``, ``'fishnet201'``,
-            or a dict with the block counts ``tail_blocks`` (3 ints),
+            ``'fishnext99'``, ``'fishnext150'``, ``'fishnext201'``, or a dict with the block counts ``tail_blocks`` (3 ints),
             ``bridge_blocks`` (int), ``body_blocks``, ``body_transfer_blocks``,
             ``head_blocks``, ``head_transfer_blocks`` (3 ints each) and
             optionally the widths ``stem_channels``, ``tail_channels`` (3),
-            ``bridge_channels``, ``body_channels`` (3).
+            ``bridge_channels``, ``body_channels`` (3) and bottleneck
+            ``width_ratio`` (float, ``mid / out``: 0.25) and ``cardinality``
+            (most groups of the 3x3 conv: 1).
         in_channels (int): Input image channels. Defaults to 3.
+        stem_stride (int): 4 (the released stem), 2 (without its max-pool)
+            or 1 (the first conv with stride 1 as well). Defaults to 4.
+        widen_factor (float): Multiplies every channel width. Defaults to 1.
+        downsample (str): The 2x down-sampling of the tail and head stages:
+            ``'maxpool2x2'`` (released), ``'maxpool3x3'``, ``'avgpool2x2'``
+            or ``'conv'`` (see
+            :func:`mmfishnet.models.layers.build_downsample`).
         out_indices (Sequence[int]): Stages whose outputs are returned, in
             this order; negative indices count from the end. Stages after the
             last requested one are not built. Defaults to (6, 7, 8, 9).

@@ -1,0 +1,8 @@
+# Faster R-CNN with FishNeXt-150 + FPN, otherwise as
+# faster_rcnn_fishnet150_fpn_coco.py. Pretrained weights: see
+# mask_rcnn_fishnext150_fpn_coco.py.
+_base_ = './faster_rcnn_fishnet150_fpn_coco.py'
+model = dict(
+    backbone=dict(
+        arch='fishnext150',
+        init_cfg=dict(checkpoint='checkpoints/fishnext150_in1k.pth')))

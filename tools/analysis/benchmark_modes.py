@@ -1,0 +1,167 @@
+"""Training and inference speed of FishNet vs ResNet in every execution mode.
+
+    python tools/analysis/benchmark_modes.py classifier      # batch 32, 224x224
+    python tools/analysis/benchmark_modes.py detector        # Mask R-CNN, 2 x 800x1216
+    python tools/analysis/benchmark_modes.py fishnext        # FishNeXt-150, FishNet-150, ResNeXt-50
+    python tools/analysis/benchmark_modes.py classifier --modes fp32 bf16+cl \
+        --iters 3 --warmup 1 --compile
+
+Modes: ``fp32`` (float32, NCHW: what an eager model does by default),
+``fp32+cl`` (channels_last), ``bf16`` (bf16 autocast, NCHW), ``bf16+cl`` (both;
+what ``tools/train.py --amp`` does); ``--compile`` adds
+``bf16+cl+compile`` for inference (``torch.compile`` of the backbone, its
+one-time cost printed); ``--with-cp`` adds gradient checkpointing rows for
+training (``fp32+cp`` and ``bf16+cl+cp``). On CUDA ``bf16`` is bf16 autocast
+as well. Every measurement runs in a fresh process: the models are the full
+mmpretrain classifier / mmdet detector with random weights, trained with SGD
+on one synthetic batch (inference: ``predict``). Prints seconds per
+iteration (median), images per second, the process's peak memory (peak RSS
+on the CPU, allocator peak on CUDA), the speed-up over ``fp32`` of the same
+model, and each model's throughput relative to the task's last model (the
+ResNet) in the same mode.
+"""
+import argparse
+import json
+import time
+
+import torch
+from bench_utils import (device, device_name, peak_memory_mb, run_isolated,
+                         time_steps)
+from benchmark_train_step import build, synthetic_batch
+
+TASKS = {
+    'classifier': dict(
+        models={'FishNet-150': 'configs/fishnet150_8xb32_in1k.py',
+                'ResNet-50': 'mmpretrain::resnet/resnet50_8xb32_in1k.py'},
+        size=(224, 224), batch=32),
+    'detector': dict(
+        models={'FishNet-150': 'configs/mask_rcnn_fishnet150_fpn_coco.py',
+                'ResNet-50': 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'},
+        size=(800, 1216), batch=2),
+    'fishnext': dict(
+        models={'FishNeXt-150': 'configs/fishnext150_8xb32_in1k.py',
+                'FishNet-150': 'configs/fishnet150_8xb32_in1k.py',
+                'ResNeXt-50 32x4d':
+                'mmpretrain::resnext/resnext50-32x4d_8xb32_in1k.py'},
+        size=(224, 224), batch=32),
+}
+MODES = ('fp32', 'fp32+cl', 'bf16', 'bf16+cl')
+
+
+def measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
+            warmup: int) -> dict:
+    from mmfishnet.engine import float32_head_outputs, to_channels_last
+    torch.manual_seed(0)
+    scope, model = build(config)
+    model.to(device())
+    parts = mode.split('+')
+    if 'cp' in parts:
+        for m in model.modules():
+            if hasattr(m, 'with_cp'):
+                m.with_cp = True
+    if 'cl' in parts:
+        to_channels_last(model)
+    dtype = torch.bfloat16 if 'bf16' in parts else None
+    if dtype:
+        float32_head_outputs(model)
+    packed = synthetic_batch(scope, model, size, batch)
+
+    def autocast():
+        return torch.autocast(device(), dtype=dtype, enabled=dtype is not None)
+
+    compile_s = None
+    if phase == 'train':
+        model.train()
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.SGD(params, lr=1e-4, momentum=0.9)
+
+        def step():
+            data = model.data_preprocessor(packed, True)
+            with autocast():
+                loss, _ = model.parse_losses(model(**data, mode='loss'))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    else:
+        model.eval()
+        if 'compile' in parts:
+            model.backbone = torch.compile(model.backbone)
+
+        @torch.no_grad()
+        def step():
+            data = model.data_preprocessor(packed, False)
+            with autocast():
+                model(**data, mode='predict')
+
+        if 'compile' in parts:
+            start = time.perf_counter()
+            step()
+            compile_s = time.perf_counter() - start
+    result = time_steps(step, warmup, iters)
+    return dict(result, peak_mb=peak_memory_mb(), device=device_name(),
+                compile_s=compile_s)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('task', choices=sorted(TASKS))
+    parser.add_argument('--modes', nargs='+', choices=MODES, default=MODES)
+    parser.add_argument('--phases', nargs='+', choices=('train', 'infer'),
+                        default=('train', 'infer'))
+    parser.add_argument('--compile', action='store_true')
+    parser.add_argument('--with-cp', action='store_true')
+    parser.add_argument('--iters', type=int, default=3)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--batch', type=int, help='default: per task')
+    parser.add_argument('--one', nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    task = TASKS[args.task]
+    batch = args.batch or task['batch']
+    if args.one:
+        config, mode, phase = args.one[0], *args.one[1].split(':')
+        print(json.dumps(measure(config, mode, phase, task['size'], batch,
+                                 args.iters, args.warmup)))
+        return
+
+    print(f'{args.task}: batch {batch} of {task["size"][0]}x'
+          f'{task["size"][1]}, median of {args.iters} iterations after '
+          f'{args.warmup} warm-up, {device_name()}')
+    for phase in args.phases:
+        modes = list(args.modes)
+        if phase == 'infer' and args.compile:
+            modes.append('bf16+cl+compile')
+        if phase == 'train' and args.with_cp:
+            modes += ['fp32+cp', 'bf16+cl+cp']
+        names = list(task['models'])
+        reference = names[-1]
+        rows = {}
+        for mode in modes:
+            for name, config in task['models'].items():
+                if 'compile' in mode and name != names[0]:
+                    continue
+                rows[mode, name] = run_isolated(
+                    __file__, args.task,
+                    [config, f'{mode}:{phase}', '--batch',
+                     str(batch), '--iters', str(args.iters), '--warmup',
+                     str(args.warmup)])
+        print(f'\n{phase}')
+        print('| mode | model | s/iter | img/s | peak MB | vs fp32 | '
+              f'img/s vs {reference} |')
+        print('|---|---|---|---|---|---|---|')
+        for (mode, name), r in rows.items():
+            base = rows.get(('fp32', name))
+            speedup = (f'{base["median_s"] / r["median_s"]:.2f}x'
+                       if base else '')
+            ratio = ''
+            if name != reference and (mode, reference) in rows:
+                speed = rows[mode, reference]['median_s'] / r['median_s']
+                ratio = f'{speed:.2f}'
+            extra = (f' (compiled in {r["compile_s"]:.0f} s)'
+                     if r.get('compile_s') else '')
+            print(f'| {mode} | {name} | {r["median_s"]:.3f} | '
+                  f'{batch / r["median_s"]:.2f} | {r["peak_mb"]:.0f} | '
+                  f'{speedup}{extra} | {ratio} |')
+
+
+if __name__ == '__main__':
+    main()
