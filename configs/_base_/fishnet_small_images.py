@@ -1,5 +1,5 @@
-# FishNet for small images (CIFAR 32x32, Tiny ImageNet 64x64), shared by the
-# *_cifar10.py and *_tiny-imagenet.py configs. `stem_stride` keeps the input
+# FishNet for small images (CIFAR 32x32, Tiny ImageNet 64x64) and its recipe,
+# shared by the *_cifar10.py and *_tiny-imagenet.py configs. `stem_stride` keeps the input
 # resolution (1) or halves it (2) before the first stage, so that the tail goes
 # down to 4x4 and the body and head work at 32/16/8/4 (instead of the ImageNet
 # stem's /4, which leaves a 32x32 image with 1x1 maps at the bottom);
@@ -36,3 +36,13 @@ model = dict(
             dict(type='Constant', layer='BatchNorm2d', val=1, bias=0),
             dict(type='Normal', layer='Linear', std=0.01, bias=0),
         ]))
+
+# Recipe: SGD lr 0.1 (batch 128), momentum 0.9, weight decay 5e-4, cosine
+# schedule over 200 epochs.
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
+param_scheduler = dict(type='CosineAnnealingLR', T_max=200, by_epoch=True)
+train_cfg = dict(by_epoch=True, max_epochs=200, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()
+auto_scale_lr = dict(base_batch_size=128)

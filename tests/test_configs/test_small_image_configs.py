@@ -50,6 +50,21 @@ def folder_pipelines(cfg):
     return ([load, *cfg.train_pipeline], [load, *cfg.test_pipeline])
 
 
+def one_iteration(cfg, data_root, work_dir):
+    """``cfg`` with its datasets under ``data_root``: 1 iteration + val."""
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = str(data_root)
+        cfg[loader].update(batch_size=8, num_workers=0,
+                           persistent_workers=False)
+    cfg.work_dir = str(work_dir)
+    cfg.train_cfg = ConfigDict(type='IterBasedTrainLoop', max_iters=1,
+                               val_interval=1)
+    cfg.default_hooks.checkpoint = ConfigDict(type='CheckpointHook',
+                                              interval=1, by_epoch=False)
+    cfg.log_processor = ConfigDict(by_epoch=False)
+    return cfg
+
+
 def test_configs_are_found():
     assert 'fishnet99-w0.5-s1_1xb128-cos200e_cifar10.py' in CIFAR_CONFIGS
     assert 'fishnet99-w0.5-s1_1xb256-step100e_cifar10.py' in CIFAR_CONFIGS
@@ -164,16 +179,7 @@ def test_tiny_imagenet_config_one_iteration(name, tiny_imagenet_download,
                                             tmp_path):
     root = tiny_imagenet_download[0]
     cfg = Config.fromfile(REPO / 'configs' / name)
-    cfg.work_dir = str(tmp_path)
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].update(batch_size=8, num_workers=0)
-        cfg[loader].dataset.data_root = str(root)
-    cfg.train_cfg = ConfigDict(type='IterBasedTrainLoop', max_iters=1,
-                               val_interval=1)
-    cfg.default_hooks.checkpoint = ConfigDict(type='CheckpointHook',
-                                              interval=1, by_epoch=False)
-    cfg.log_processor = ConfigDict(by_epoch=False)
-    runner = Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(one_iteration(cfg, root, tmp_path))
     runner.train()
     assert math.isfinite(runner.message_hub.get_scalar('train/loss').current())
     top5 = runner.message_hub.get_scalar('val/accuracy/top5').current()
@@ -183,17 +189,7 @@ def test_tiny_imagenet_config_one_iteration(name, tiny_imagenet_download,
 def test_users_folder_config_from_the_readme(cifar_folders, tmp_path):
     cfg = Config.fromfile(REPO / 'tests' / 'data' / 'configs' /
                           'fishnet99_cifar10_folder_user.py')
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = str(cifar_folders)
-        cfg[loader].update(batch_size=32, num_workers=0,
-                           persistent_workers=False)
-    cfg.work_dir = str(tmp_path)
-    cfg.train_cfg = ConfigDict(type='IterBasedTrainLoop', max_iters=1,
-                               val_interval=1)
-    cfg.default_hooks.checkpoint = ConfigDict(type='CheckpointHook',
-                                              interval=1, by_epoch=False)
-    cfg.log_processor = ConfigDict(by_epoch=False)
-    runner = Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(one_iteration(cfg, cifar_folders, tmp_path))
     assert runner.train_dataloader.dataset.CLASSES == CIFAR_CLASSES
     runner.train()
     top1 = runner.message_hub.get_scalar('val/accuracy/top1').current()

@@ -124,7 +124,10 @@ def build_cfg(model_ref: str, fishnet_cfg: Config, root: Path,
             dataset=dict(type='CustomDataset', data_root=str(root),
                          data_prefix=split, pipeline=pipeline))
     cfg.val_evaluator = dict(type='Accuracy', topk=(1, ))
-    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
+    # tools/test.py on the dumped config evaluates the same test images
+    cfg.test_dataloader = copy.deepcopy(cfg.val_dataloader)
+    cfg.test_evaluator = copy.deepcopy(cfg.val_evaluator)
+    cfg.test_cfg = dict()
     cfg.optim_wrapper = ConfigDict(
         type='OptimWrapper',
         optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
