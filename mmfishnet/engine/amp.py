@@ -14,7 +14,7 @@ CPU        bf16 where the CPU computes it      ``'bfloat16'`` (fp16 is an
 ========== =================================== ==============================
 """
 import logging
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any, Iterator, Optional, Union
 
 import torch
@@ -94,8 +94,7 @@ def autocast_context(dtype: Optional[torch.dtype],
                      device_type: Optional[str] = None) -> Iterator[None]:
     """``torch.autocast`` in ``dtype``, or nothing when ``dtype`` is None."""
     if dtype is None:
-        with nullcontext():
-            yield
+        yield
         return
     with torch.autocast(device_type or amp_device_type(), dtype=dtype):
         yield
