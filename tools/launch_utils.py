@@ -1,5 +1,5 @@
 """What tools/train.py and tools/test.py share: config loading with command
-line overrides, CPU fallbacks and the FishNet checks."""
+line overrides, CPU fallbacks and the checks of the user's files."""
 import argparse
 import os
 import os.path as osp
@@ -10,11 +10,16 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmfishnet  # noqa: F401 (registers FishNet, trusted checkpoint loader)
+import mmfishnet  # noqa: F401 (registers FishNet, safe checkpoint loading)
+from mmfishnet.checkpoint import trust_checkpoints
 from mmfishnet.runtime import (AMP_DTYPES, MEMORY_FORMATS,
                                adapt_config_to_cpu, check_neck_channels,
                                enable_amp, enable_compile,
                                init_cpu_distributed, set_memory_format)
+from mmfishnet.runtime.preflight import (check_config_path,
+                                         check_fishnet_args,
+                                         check_pretrained_files,
+                                         user_errors_exit)
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -53,16 +58,30 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         action='store_true',
         help='torch.compile the model (one-time compilation cost at the '
         'first iterations)')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load local checkpoints with full unpickling (can run code: '
+        'only for files you trust) when they hold more than weights and '
+        'the types mmengine writes')
     # torchrun passes --local-rank to older launch scripts
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
 def load_config(args: argparse.Namespace, train: bool) -> Config:
-    """The config with ``--cfg-options`` and the speed options applied."""
+    """The config with ``--cfg-options`` and the speed options applied, its
+    FishNet arguments and (for training) pretrained files checked."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    if args.trust_checkpoint:
+        trust_checkpoints()
+    with user_errors_exit():
+        check_config_path(args.config)
+        cfg = Config.fromfile(args.config)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        check_fishnet_args(cfg)
+        if train:
+            check_pretrained_files(cfg)
     cfg.launcher = args.launcher
     if args.work_dir:
         cfg.work_dir = args.work_dir

@@ -11,6 +11,9 @@ import argparse
 from launch_utils import add_common_args, build_runner, finish, load_config
 
 from mmfishnet.runtime import enable_fuse_conv_bn
+from mmfishnet.runtime.preflight import (check_checkpoint_file,
+                                         check_checkpoint_fits,
+                                         user_errors_exit)
 
 
 def parse_args():
@@ -38,6 +41,8 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_config(args, train=False)
+    with user_errors_exit():
+        check_checkpoint_file(args.checkpoint, 'the checkpoint to test')
     if args.fuse_conv_bn:
         enable_fuse_conv_bn(cfg)
     cfg.load_from = args.checkpoint
@@ -56,7 +61,11 @@ def main():
                      if cfg.get('default_scope') == 'mmdet' else 'DumpResults')
         cfg.test_evaluator = [*evaluators,
                               dict(type=dump_type, out_file_path=args.out)]
-    build_runner(cfg).test()
+    with user_errors_exit():
+        runner = build_runner(cfg)
+        check_checkpoint_fits(runner.model, args.checkpoint,
+                              'the checkpoint to test')
+    runner.test()
     finish()
 
 

@@ -3,12 +3,19 @@ mmpretrain config that uses FishNet).
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]
         [--amp [--amp-dtype bfloat16|float16]] [--memory-format contiguous]
-        [--compile]
+        [--compile] [--trust-checkpoint]
     tools/dist_train.sh CONFIG GPUS [same options]
 """
 import argparse
 
 from launch_utils import add_common_args, build_runner, finish, load_config
+from mmengine.logging import print_log
+
+from mmfishnet.checkpoint import (newest_complete_checkpoint,
+                                  remove_partial_files)
+from mmfishnet.runtime.preflight import (check_checkpoint_file,
+                                         check_checkpoint_fits,
+                                         user_errors_exit)
 
 
 def parse_args():
@@ -19,8 +26,9 @@ def parse_args():
         nargs='?',
         type=str,
         const='auto',
-        help='resume from CKPT, or without CKPT from the latest checkpoint '
-        'in the work dir (iteration, optimizer, scheduler and log state)')
+        help='resume from CKPT, or without CKPT from the newest complete '
+        'checkpoint in the work dir (iteration, optimizer, scheduler and log '
+        'state)')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -38,10 +46,24 @@ def main():
                            'base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        for path in remove_partial_files(cfg.work_dir):
+            print_log(f'removed {path}, left by an interrupted save',
+                      logger='current')
+        cfg.load_from = newest_complete_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
+        if not cfg.resume:
+            print_log(f'--resume: no complete checkpoint in {cfg.work_dir}, '
+                      'starting from scratch', logger='current')
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
-    build_runner(cfg).train()
+    with user_errors_exit():
+        if cfg.get('load_from'):
+            check_checkpoint_file(cfg.load_from, '--resume' if cfg.get(
+                'resume') else 'load_from')
+        runner = build_runner(cfg)
+        if cfg.get('load_from') and not cfg.get('resume'):
+            check_checkpoint_fits(runner.model, cfg.load_from, 'load_from')
+    runner.train()
     finish()
 
 

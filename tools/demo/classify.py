@@ -20,6 +20,9 @@ from mmpretrain import ImageClassificationInferencer
 import mmfishnet  # noqa: F401
 from mmfishnet.engine import (autocast_context, float32_head_outputs,
                               resolve_amp_dtype, to_channels_last)
+from mmfishnet.runtime.preflight import (check_checkpoint_file,
+                                         check_config_path, check_images,
+                                         user_errors_exit)
 
 
 def main(argv=None):
@@ -32,6 +35,10 @@ def main(argv=None):
     parser.add_argument('--amp', action='store_true',
                         help='bf16/fp16 autocast, as tools/test.py --amp')
     args = parser.parse_args(argv)
+    with user_errors_exit():
+        check_config_path(args.config)
+        check_checkpoint_file(args.checkpoint, 'checkpoint')
+        check_images(args.images)
 
     inferencer = ImageClassificationInferencer(
         args.config, pretrained=args.checkpoint, device=args.device)

@@ -16,6 +16,9 @@ from mmdet.registry import VISUALIZERS
 import mmfishnet  # noqa: F401
 from mmfishnet.engine import (autocast_context, float32_head_outputs,
                               resolve_amp_dtype, to_channels_last)
+from mmfishnet.runtime.preflight import (check_checkpoint_file,
+                                         check_config_path, check_images,
+                                         user_errors_exit)
 
 
 def main(argv=None):
@@ -29,6 +32,10 @@ def main(argv=None):
     parser.add_argument('--amp', action='store_true',
                         help='bf16/fp16 autocast, as tools/test.py --amp')
     args = parser.parse_args(argv)
+    with user_errors_exit():
+        check_config_path(args.config)
+        check_checkpoint_file(args.checkpoint, 'checkpoint')
+        check_images(args.images)
 
     model = init_detector(args.config, args.checkpoint, device=args.device)
     to_channels_last(model)

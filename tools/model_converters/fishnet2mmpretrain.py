@@ -15,9 +15,8 @@ filled, else the conversion fails and names the keys. Only the
 filled with 0.
 """
 import argparse
-import os
+import io
 import os.path as osp
-import pickle
 import sys
 import time
 from collections import OrderedDict
@@ -25,6 +24,8 @@ from collections import OrderedDict
 import torch
 
 import mmfishnet
+from mmfishnet.checkpoint import (CheckpointError, read_checkpoint,
+                                  write_atomically)
 from mmfishnet.converters import (convert_official_checkpoint, detect_layout,
                                   infer_arch, is_official, strip_module_prefix)
 
@@ -46,13 +47,12 @@ def parse_args(argv=None):
 
 
 def load_official(path: str, trusted: bool):
-    if not osp.isfile(path):
-        sys.exit(f'error: {path} does not exist')
     try:
-        ckpt = torch.load(path, map_location='cpu', weights_only=not trusted)
-    except pickle.UnpicklingError as e:
-        sys.exit(f'error: {path} holds objects the safe loader refuses ({e}).'
-                 ' If you trust the file, re-run with --trusted.')
+        ckpt = read_checkpoint(path, map_location='cpu', trusted=trusted)
+    except FileNotFoundError as e:
+        sys.exit(f'error: {e}')
+    except CheckpointError as e:
+        sys.exit(f'error: {e}')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or not is_official(state):
         sys.exit(f'error: {path} is not an official FishNet checkpoint (no '
@@ -124,8 +124,9 @@ def main(argv=None):
                 value = ckpt[key]
                 meta[f'official_{key}'] = (
                     value.item() if torch.is_tensor(value) else value)
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    torch.save(dict(state_dict=state_dict, meta=meta), args.dst)
+    buffer = io.BytesIO()
+    torch.save(dict(state_dict=state_dict, meta=meta), buffer)
+    write_atomically(buffer.getvalue(), args.dst)
     print(f'converted {args.src} ({arch}, {layout} layout, {num_classes} '
           f'classes, {len(state_dict)} tensors) -> {args.dst}')
 

@@ -436,13 +436,37 @@ class FishNet(BaseModule):
             KeyError: the checkpoint lacks weights this backbone needs, or has
                 backbone weights it does not know; the message names them.
         """
-        state = load_pretrained_state(checkpoint, prefix or '', 'backbone.')
+        named_arch = self.arch_name if self.arch_name != 'custom' else None
+        state = load_pretrained_state(checkpoint, prefix or '', 'backbone.',
+                                      arch=named_arch)
         self._load_backbone_state(state, checkpoint)
         MMLogger.get_current_instance().info(
             f'loaded FishNet-{self.arch_name} weights from {checkpoint}')
 
+    @classmethod
+    def arch_of_state(cls, state: Dict[str, Tensor]) -> Optional[str]:
+        """The named arch whose tail3 block count and grouping match the
+        backbone weights ``state`` (``None`` if none or several do)."""
+        blocks = {k.split('.')[2] for k in state if k.startswith('tail3.blocks.')}
+        conv2 = state.get('tail3.blocks.0.conv2.weight')
+        if not blocks or conv2 is None:
+            return None
+        grouped = conv2.shape[1] < conv2.shape[0]
+        matches = [
+            name for name, arch in cls.arch_settings.items()
+            if arch['tail_blocks'][2] == len(blocks)
+            and (arch.get('cardinality', 1) > 1) == grouped
+        ]
+        return matches[0] if len(matches) == 1 else None
+
     def _load_backbone_state(self, state: Dict[str, Tensor],
                              source: str) -> None:
+        other = self.arch_of_state(state)
+        if self.arch_name != 'custom' and other not in (None, self.arch_name):
+            raise ValueError(
+                f'{source} holds {other} weights, but the config builds a '
+                f'{self.arch_name}: use a {self.arch_name} checkpoint or set '
+                f"model.backbone.arch='{other}'.")
         own = self.state_dict()
         unbuilt = tuple(f'{name}.'
                         for name in self.stage_names[self.num_stages:])

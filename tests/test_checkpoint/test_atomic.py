@@ -1,0 +1,122 @@
+"""Checkpoint files are complete or absent, whenever the writer is killed."""
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.fileio import get_file_backend
+
+import mmfishnet  # noqa: F401
+from mmfishnet.checkpoint import (AtomicLocalBackend,
+                                  newest_complete_checkpoint, read_checkpoint,
+                                  remove_partial_files, why_unreadable,
+                                  write_atomically)
+
+TARGET = Path(__file__).with_name('kill_target.py')
+# The closing run of this test used more: MMFISHNET_TEST_KILL_POINTS=40
+KILL_POINTS = int(os.environ.get('MMFISHNET_TEST_KILL_POINTS', 8))
+
+
+def test_local_paths_get_the_atomic_backend(tmp_path):
+    assert isinstance(get_file_backend(str(tmp_path / 'x.pth')),
+                      AtomicLocalBackend)
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / 'epoch_1.pth'
+    write_atomically(b'old', target)
+    with pytest.raises(TypeError):  # fails after the temporary was opened
+        write_atomically(object(), target)
+    assert target.read_bytes() == b'old'
+    assert [p.name for p in tmp_path.iterdir()] == ['epoch_1.pth']
+
+
+def test_resume_skips_incomplete_files_and_a_broken_pointer(tmp_path):
+    torch.save({'meta': {'iter': 1}}, tmp_path / 'iter_1.pth')
+    time.sleep(0.01)
+    torch.save({'meta': {'iter': 2}}, tmp_path / 'iter_2.pth')
+    data = (tmp_path / 'iter_2.pth').read_bytes()
+    time.sleep(0.01)
+    # a file cut short by a save without the safety net, pointed at
+    (tmp_path / 'iter_3.pth').write_bytes(data[:len(data) // 2])
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_3.pth'))
+    assert newest_complete_checkpoint(str(tmp_path)) == str(tmp_path /
+                                                            'iter_2.pth')
+    (tmp_path / 'last_checkpoint').write_text('')  # killed while writing it
+    assert newest_complete_checkpoint(str(tmp_path)) == str(tmp_path /
+                                                            'iter_2.pth')
+    assert newest_complete_checkpoint(str(tmp_path / 'none')) is None
+
+
+def wait_for(proc, word):
+    """The first line of ``proc``'s stdout that starts with ``word``
+    (mmengine logs to stdout too)."""
+    for line in proc.stdout:
+        if line.startswith(word):
+            return line.split()
+    raise AssertionError(f'the run ended before printing {word!r}')
+
+
+def wait_for_a_save(folder, timeout=30):
+    """Return as soon as a checkpoint is being written into ``folder``."""
+    end = time.time() + timeout
+    while not list(folder.glob('.*.part')):
+        assert time.time() < end, 'no save started'
+        time.sleep(0.0005)
+
+
+def iteration(path):
+    return int(Path(path).stem.split('_')[1]) if path else 0
+
+
+def test_sigkill_at_random_points_never_leaves_a_partial_checkpoint(tmp_path):
+    """Kill a training run that saves every iteration, resume it each time:
+    every file under a checkpoint name stays complete, every resume starts
+    from the newest complete checkpoint, and the run finally completes. Odd
+    kill points are random moments of training; even ones random moments
+    within a save's file write (the window where writing in place leaves a
+    truncated file), 0-5 ms after it starts."""
+    rng = random.Random(0)
+    env = dict(os.environ, PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1')
+    interrupted_saves = 0
+    resumed_from = []
+    for point in range(KILL_POINTS):
+        expected = iteration(newest_complete_checkpoint(str(tmp_path)))
+        remove_partial_files(str(tmp_path))
+        proc = subprocess.Popen(
+            [sys.executable, str(TARGET), str(tmp_path), '100000'],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            env=env)
+        assert wait_for(proc, 'resumed') == ['resumed', str(expected)]
+        wait_for(proc, 'training')
+        if point % 2:
+            time.sleep(rng.uniform(0.2, 2.0))
+        else:
+            wait_for_a_save(tmp_path)
+            time.sleep(rng.uniform(0, 0.005))
+        proc.kill()
+        proc.wait()
+        resumed_from.append(expected)
+        interrupted_saves += bool(list(tmp_path.glob('.*.part')))
+        for path in sorted(tmp_path.glob('*.pth')):
+            assert why_unreadable(str(path)) == '', path
+            saved = read_checkpoint(str(path))
+            assert saved['meta']['iter'] == iteration(path)
+    assert resumed_from == sorted(resumed_from) and resumed_from[-1] > 0
+    # the kills have to hit writes for this test to mean anything
+    assert interrupted_saves >= KILL_POINTS // 4, interrupted_saves
+
+    last = iteration(newest_complete_checkpoint(str(tmp_path)))
+    done = subprocess.run(
+        [sys.executable, str(TARGET), str(tmp_path), str(last + 2)],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f'resumed {last}' in done.stdout
+    assert read_checkpoint(str(tmp_path / f'iter_{last + 2}.pth'))['meta'][
+        'iter'] == last + 2
+    print(f'{KILL_POINTS} kills, {interrupted_saves} during a save; resumed '
+          f'from iterations {resumed_from}')
