@@ -44,13 +44,23 @@ def test_demo_config_trains_and_draws(tmp_path):
          '--cfg-options', 'train_cfg.max_iters=2',
          'default_hooks.checkpoint.interval=2'], tmp_path)
     assert (tmp_path / 'work' / 'iter_2.pth').is_file()
+    val = 'work_dirs/demo/shapes/val/'
     out = run([DEMO / 'image_demo.py', config, 'work/iter_2.pth',
-               'work_dirs/demo/shapes/val/000001.png', '--out-dir', 'pics',
-               '--score-thr', '0'], tmp_path)
+               val + '000001.png', val + '000002.png', '--out-dir', 'pics',
+               '--score-thr', '0', '--ann-file',
+               'work_dirs/demo/shapes/annotations/instances_val.json',
+               '--grid', 'grid.png'], tmp_path)
     assert 'objects with score >= 0' in out
     import cv2
     picture = cv2.imread(str(tmp_path / 'pics' / '000001.png'))
-    assert picture is not None and picture.shape[:2] == (128, 128)
+    # 128 px images enlarged 3x, ground truth | prediction side by side
+    assert picture is not None and picture.shape[:2] == (384, 2 * 384)
+    assert cv2.imread(str(tmp_path / 'grid.png')).shape[:2] == (2 * 384,
+                                                                2 * 384)
+    # the left half has the ground truth drawn: not the bare image
+    image = cv2.resize(cv2.imread(str(tmp_path / val / '000001.png')),
+                       (384, 384), interpolation=cv2.INTER_NEAREST)
+    assert np.abs(picture[:, :384].astype(int) - image).mean() > 1
 
 
 def test_classify_prints_top5_with_names(tmp_path):

@@ -1,17 +1,27 @@
 """Run a detector on images and save pictures of its predictions.
 
     python tools/demo/image_demo.py CONFIG CHECKPOINT IMAGE [IMAGE ...] \
-        --out-dir DIR [--score-thr 0.3] [--device cpu] [--amp]
+        --out-dir DIR [--score-thr 0.3] [--device cpu] [--amp] \
+        [--ann-file COCO.json] [--grid grid.png] [--display-size 384]
 
-Writes DIR/<image name>.png with boxes, class names, scores and masks.
+Writes DIR/<image name>.png with boxes, class names, scores and masks, drawn
+on the image enlarged to ``--display-size`` pixels (shorter side; images are
+never shrunk). With ``--ann-file`` (the images' COCO annotations) each
+picture shows the ground truth on the left and the prediction on the right;
+``--grid`` also stacks all pictures into one PNG.
 """
 import argparse
 import os
 import os.path as osp
 
 import mmcv
+import numpy as np
+import torch
+import torch.nn.functional as F
 from mmdet.apis import inference_detector, init_detector
 from mmdet.registry import VISUALIZERS
+from mmengine.structures import InstanceData
+from pycocotools.coco import COCO
 
 import mmfishnet  # noqa: F401
 from mmfishnet.engine import (autocast_context, float32_head_outputs,
@@ -21,7 +31,7 @@ from mmfishnet.runtime.preflight import (check_checkpoint_file,
                                          user_errors_exit)
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint')
@@ -31,11 +41,70 @@ def main(argv=None):
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--amp', action='store_true',
                         help='bf16/fp16 autocast, as tools/test.py --amp')
-    args = parser.parse_args(argv)
+    parser.add_argument('--ann-file',
+                        help='COCO annotations of the images: draw the '
+                        'ground truth beside the prediction')
+    parser.add_argument('--grid', help='also save all pictures in one PNG')
+    parser.add_argument('--display-size', type=int, default=384,
+                        help='shorter side of the pictures (default: 384)')
+    return parser.parse_args(argv)
+
+
+def ground_truth(coco: COCO, path: str, classes) -> InstanceData:
+    """The COCO annotations of the image file ``path`` as mmdet instances
+    (boxes x1y1x2y2, labels in the order of ``classes``, bitmap masks)."""
+    name = osp.basename(path)
+    images = [i for i in coco.dataset['images']
+              if osp.basename(i['file_name']) == name]
+    if not images:
+        raise SystemExit(f'error: {path} has no entry in the --ann-file '
+                         'images; give the annotations of these images')
+    anns = coco.loadAnns(coco.getAnnIds(imgIds=images[0]['id'], iscrowd=False))
+    label_of = {
+        cat['id']: classes.index(cat['name'])
+        for cat in coco.dataset['categories'] if cat['name'] in classes
+    }
+    anns = [a for a in anns if a['category_id'] in label_of]
+    gt = InstanceData()
+    gt.bboxes = torch.tensor([[x, y, x + w, y + h]
+                              for x, y, w, h in (a['bbox'] for a in anns)],
+                             dtype=torch.float32).reshape(-1, 4)
+    gt.labels = torch.tensor([label_of[a['category_id']] for a in anns],
+                             dtype=torch.long)
+    if anns and 'segmentation' in anns[0]:
+        gt.masks = torch.from_numpy(
+            np.stack([coco.annToMask(a) for a in anns]).astype(bool))
+    return gt
+
+
+def enlarge(instances: InstanceData, factor: float) -> InstanceData:
+    """``instances`` drawn on an image ``factor`` times larger."""
+    instances = instances.clone()
+    instances.bboxes = instances.bboxes * factor
+    if 'masks' in instances and len(instances) > 0:
+        masks = torch.as_tensor(instances.masks)[None].float()
+        instances.masks = F.interpolate(
+            masks, scale_factor=factor, mode='nearest')[0] > 0.5
+    return instances
+
+
+def stack_rows(pictures):
+    """One picture per row, padded to the widest."""
+    width = max(p.shape[1] for p in pictures)
+    return np.concatenate([
+        mmcv.impad(p, shape=(p.shape[0], width), pad_val=255) for p in pictures
+    ])
+
+
+def main(argv=None):
+    args = parse_args(argv)
     with user_errors_exit():
         check_config_path(args.config)
         check_checkpoint_file(args.checkpoint, 'checkpoint')
         check_images(args.images)
+        if args.ann_file and not osp.isfile(args.ann_file):
+            raise FileNotFoundError(f'--ann-file {args.ann_file} does not '
+                                    'exist')
 
     model = init_detector(args.config, args.checkpoint, device=args.device)
     to_channels_last(model)
@@ -45,22 +114,35 @@ def main(argv=None):
         float32_head_outputs(model)
     visualizer = VISUALIZERS.build(model.cfg.visualizer)
     visualizer.dataset_meta = model.dataset_meta
+    classes = list(model.dataset_meta['classes'])
+    coco = COCO(args.ann_file) if args.ann_file else None
     os.makedirs(args.out_dir, exist_ok=True)
+    pictures = []
     for path in args.images:
         with autocast_context(dtype, args.device.split(':')[0]):
             result = inference_detector(model, path)
+        image = mmcv.imread(path, channel_order='rgb')
+        factor = max(1.0, args.display_size / min(image.shape[:2]))
+        result.pred_instances = enlarge(result.pred_instances.cpu(), factor)
+        if coco is not None:
+            result.gt_instances = enlarge(
+                ground_truth(coco, path, classes), factor)
         out_file = osp.join(args.out_dir,
                             osp.splitext(osp.basename(path))[0] + '.png')
         visualizer.add_datasample(
             'prediction',
-            mmcv.imread(path, channel_order='rgb'),
+            mmcv.imrescale(image, factor, interpolation='nearest'),
             data_sample=result,
-            draw_gt=False,
+            draw_gt=coco is not None,
             pred_score_thr=args.score_thr,
             out_file=out_file)
+        pictures.append(visualizer.get_image())
         kept = (result.pred_instances.scores >= args.score_thr).sum().item()
         print(f'{path}: {kept} objects with score >= {args.score_thr} '
               f'-> {out_file}')
+    if args.grid:
+        mmcv.imwrite(mmcv.rgb2bgr(stack_rows(pictures)), args.grid)
+        print(f'{len(pictures)} pictures -> {args.grid}')
 
 
 if __name__ == '__main__':

@@ -27,9 +27,10 @@ echo "[demo] 3/4 evaluating COCO bbox and segm mAP on the 40 val images"
   --out "$out/predictions.pkl"
 metrics=$(ls "$out"/test/*/*.json | tail -n 1)
 
-echo "[demo] 4/4 drawing predictions"
+echo "[demo] 4/4 drawing ground truth and predictions of 6 val images"
 "$python" tools/demo/image_demo.py "$config" "$checkpoint" \
-  "$out"/shapes/val/00000{1,2,3,4}.png --out-dir "$out/pictures" --score-thr 0.5
+  "$out"/shapes/val/00000{1,2,3,4,5,6}.png --out-dir "$out/pictures" --score-thr 0.5 \
+  --ann-file "$out/shapes/annotations/instances_val.json" --grid "$out/pictures/grid.png"
 
 "$python" - "$metrics" <<'PY'
 import json, sys
@@ -41,4 +42,4 @@ PY
 echo "[demo] done in $(( $(date +%s) - start )) s"
 echo "[demo] checkpoint: $checkpoint"
 echo "[demo] metrics:    $metrics"
-echo "[demo] pictures:   $out/pictures/"
+echo "[demo] pictures:   $out/pictures/grid.png (ground truth | prediction)"
