@@ -142,6 +142,7 @@ def main(argv=None):
     fig.tight_layout()
     fig.savefig(args.out, dpi=100)
     print(f'{len(panels) - 1} feature maps -> {args.out}')
+    return [title for _, title in panels]
 
 
 if __name__ == '__main__':

@@ -1,0 +1,125 @@
+"""Checks of the user's files and options, before anything heavy runs."""
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn as nn
+from conftest import REPO
+from mmengine.config import Config
+
+from mmfishnet.checkpoint import CheckpointError
+from mmfishnet.runtime.preflight import (UserInputError,
+                                         check_checkpoint_file,
+                                         check_checkpoint_fits,
+                                         check_config_path,
+                                         check_fishnet_args, check_images,
+                                         check_pretrained_files)
+
+DET_CONFIG = REPO / 'configs' / 'mask_rcnn_fishnet150_fpn_coco.py'
+
+
+def test_a_config_typo_suggests_the_config():
+    with pytest.raises(UserInputError) as error:
+        check_config_path(str(REPO / 'configs' /
+                              'mask_rcnn_fishnet150_fpn_cocoo.py'))
+    assert 'mask_rcnn_fishnet150_fpn_cocoo.py does not exist' in str(
+        error.value)
+    assert 'mask_rcnn_fishnet150_fpn_coco.py' in str(error.value)
+
+
+def test_a_fishnet_argument_typo_names_the_argument():
+    cfg = Config.fromfile(DET_CONFIG)
+    check_fishnet_args(cfg)
+    cfg.merge_from_dict({'model.backbone.froze_stages': 2})
+    with pytest.raises(UserInputError) as error:
+        check_fishnet_args(cfg)
+    assert "model.backbone.froze_stages" in str(error.value)
+    assert "Did you mean 'frozen_stages'?" in str(error.value)
+
+
+def test_pretrained_files_missing_or_unreadable(tmp_path):
+    cfg = Config.fromfile(DET_CONFIG)
+    path = tmp_path / 'fishnet150_in1k.pth'
+    cfg.merge_from_dict({'model.backbone.init_cfg.checkpoint': str(path)})
+    with pytest.raises(FileNotFoundError) as error:
+        check_pretrained_files(cfg)
+    assert str(path) in str(error.value)
+    assert 'fishnet150_ckpt.tar' in str(error.value)
+    assert '--cfg-options model.backbone.init_cfg=None' in str(error.value)
+    path.write_text('{"renamed": "json"}')
+    with pytest.raises(CheckpointError, match='JSON file') as error:
+        check_pretrained_files(cfg)
+    assert 'model.backbone.init_cfg.checkpoint' in str(error.value)
+    cfg.merge_from_dict({'model.backbone.init_cfg': None})
+    check_pretrained_files(cfg)
+
+
+def test_a_missing_test_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match='absent.pth does not exist'):
+        check_checkpoint_file(str(tmp_path / 'absent.pth'), 'checkpoint')
+
+
+def model_with(*parts):
+    model = nn.Module()
+    for part in parts:
+        setattr(model, part, nn.Linear(2, 2))
+    return model
+
+
+def save_state(path, model):
+    torch.save({'state_dict': model.state_dict()}, path)
+    return str(path)
+
+
+def test_a_classifier_checkpoint_for_a_detector(tmp_path):
+    classifier = save_state(tmp_path / 'cls.pth',
+                            model_with('backbone', 'head'))
+    detector = model_with('backbone', 'neck', 'rpn_head', 'roi_head')
+    with pytest.raises(UserInputError) as error:
+        check_checkpoint_fits(detector, classifier, 'load_from')
+    message = str(error.value)
+    assert classifier in message and 'a classifier checkpoint' in message
+    assert 'builds a detector' in message
+    assert 'neck, roi_head, rpn_head would keep random weights' in message
+    assert 'model.backbone.init_cfg.checkpoint=' + classifier in message
+
+
+def test_a_detector_checkpoint_for_a_classifier(tmp_path):
+    detector = save_state(tmp_path / 'det.pth', model_with(
+        'backbone', 'neck', 'rpn_head', 'roi_head'))
+    with pytest.raises(UserInputError, match='a detector checkpoint .* '
+                       'builds a classifier .* detector config'):
+        check_checkpoint_fits(model_with('backbone', 'head'), detector,
+                              'the checkpoint to test')
+    check_checkpoint_fits(model_with('backbone', 'neck'), detector, 'x')
+
+
+def test_undecodable_images_are_named(tmp_path):
+    import cv2
+    import numpy as np
+    good = tmp_path / 'good.jpg'
+    cv2.imwrite(str(good), np.zeros((40, 40, 3), np.uint8) + 128)
+    check_images([str(good)])
+    cut = tmp_path / 'cut.jpg'
+    cut.write_bytes(good.read_bytes()[:200])
+    text = tmp_path / 'notes.jpg'
+    text.write_text('not an image')
+    for bad in (cut, text):
+        with pytest.raises(UserInputError, match='cannot be decoded') as error:
+            check_images([str(good), str(bad)])
+        assert str(bad) in str(error.value)
+
+
+def test_training_without_the_pretrained_file_fails_before_the_dataset(
+        tmp_path):
+    """In an empty folder: no data/coco and no checkpoints/, and the error
+    is about the checkpoint (the dataset would be built after it)."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / 'tools' / 'train.py'), str(DET_CONFIG)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith('error: FishNet pretrained weights '
+                           'checkpoints/fishnet150_in1k.pth do not exist')
+    assert 'Traceback' not in result.stderr
