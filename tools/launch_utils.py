@@ -17,6 +17,7 @@ from mmfishnet.runtime import (AMP_DTYPES, MEMORY_FORMATS,
                                enable_amp, enable_compile,
                                init_cpu_distributed, set_memory_format)
 from mmfishnet.runtime.preflight import (check_config_path,
+                                         check_dataset_files,
                                          check_fishnet_args,
                                          check_pretrained_files,
                                          user_errors_exit)
@@ -70,7 +71,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 def load_config(args: argparse.Namespace, train: bool) -> Config:
     """The config with ``--cfg-options`` and the speed options applied, its
-    FishNet arguments and (for training) pretrained files checked."""
+    FishNet arguments, (for training) pretrained files and dataset files
+    checked."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     if args.trust_checkpoint:
         trust_checkpoints()
@@ -82,6 +84,7 @@ def load_config(args: argparse.Namespace, train: bool) -> Config:
         check_fishnet_args(cfg)
         if train:
             check_pretrained_files(cfg)
+        check_dataset_files(cfg, ('train', 'val') if train else ('test', ))
     cfg.launcher = args.launcher
     if args.work_dir:
         cfg.work_dir = args.work_dir

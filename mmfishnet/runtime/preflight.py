@@ -17,7 +17,8 @@ from PIL import Image
 from mmfishnet.checkpoint import CheckpointError, why_unreadable
 from mmfishnet.converters import is_official
 from mmfishnet.models import FishNet
-from mmfishnet.models.pretrained import CONVERTER, missing_pretrained_message
+from mmfishnet.models.pretrained import (CONVERTER, load_pretrained_state,
+                                        missing_pretrained_message)
 
 FISHNET_TYPES = ('FishNet', 'mmfishnet.FishNet', FishNet)
 DETECTOR_PARTS = {'rpn_head', 'roi_head', 'bbox_head', 'mask_head'}
@@ -97,7 +98,8 @@ def _local(checkpoint) -> bool:
 
 def check_pretrained_files(cfg: Config) -> None:
     """Every local ``init_cfg=dict(type='Pretrained', checkpoint=...)`` of the
-    model exists and is a readable checkpoint file."""
+    model exists and is a readable checkpoint file; a FishNet's holds weights
+    of its arch (official or converted)."""
     for path, node in _dicts(cfg.get('model'), 'model'):
         init_cfgs = node.get('init_cfg')
         init_cfgs = init_cfgs if isinstance(init_cfgs, list) else [init_cfgs]
@@ -115,6 +117,48 @@ def check_pretrained_files(cfg: Config) -> None:
                         checkpoint, arch if isinstance(arch, str) else None,
                         f'{path}.init_cfg'))
             check_checkpoint_file(checkpoint, f'{path}.init_cfg.checkpoint')
+            if isinstance(arch, str) and arch in FishNet.arch_settings:
+                try:
+                    state = load_pretrained_state(checkpoint,
+                                                  init_cfg.get('prefix', ''),
+                                                  'backbone.', arch=arch)
+                    FishNet.check_state_arch(state, arch, checkpoint)
+                except (ValueError, KeyError) as e:
+                    raise UserInputError(
+                        f'{path}.init_cfg.checkpoint: {e}') from e
+
+
+def check_dataset_files(cfg: Config, splits=('train', 'val', 'test')):
+    """The annotation file of every dataset of the ``splits`` dataloaders
+    exists (``ann_file`` under ``data_root``), or for a dataset without one
+    its image folder (``data_prefix``, or an ImageNet's ``split``, under
+    ``data_root``); datasets with neither (e.g. CIFAR-10, which downloads)
+    are left to their own checks."""
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader')
+        if not isinstance(loader, dict):
+            continue
+        for path, node in _dicts(loader.get('dataset'),
+                                 f'{split}_dataloader.dataset'):
+            root = node.get('data_root') or ''
+            ann_file, prefix = node.get('ann_file'), node.get('data_prefix')
+            if isinstance(prefix, dict):
+                prefix = prefix.get('img_path', prefix.get('img'))
+            if str(node.get('type')).endswith('ImageNet') and not prefix:
+                prefix = node.get('split')  # mmpretrain: data_root/split
+            if isinstance(ann_file, str) and ann_file:
+                what, full, exists = 'annotation file', osp.join(
+                    root, ann_file), osp.isfile
+            elif isinstance(prefix, str) and prefix:
+                what, full, exists = 'image folder', osp.join(
+                    root, prefix), osp.isdir
+            else:
+                continue
+            if '://' not in full and not exists(full):
+                raise FileNotFoundError(
+                    f'{path}: {what} {full} does not exist. Put the dataset '
+                    f'there or point to it with --cfg-options '
+                    f'{path}.data_root=DIR (paths are relative to it).')
 
 
 def check_checkpoint_file(checkpoint: str, role: str) -> None:

@@ -13,6 +13,7 @@ from mmfishnet.runtime.preflight import (UserInputError,
                                          check_checkpoint_file,
                                          check_checkpoint_fits,
                                          check_config_path,
+                                         check_dataset_files,
                                          check_fishnet_args, check_images,
                                          check_pretrained_files)
 
@@ -123,3 +124,36 @@ def test_training_without_the_pretrained_file_fails_before_the_dataset(
     assert last.startswith('error: FishNet pretrained weights '
                            'checkpoints/fishnet150_in1k.pth do not exist')
     assert 'Traceback' not in result.stderr
+
+
+def test_missing_dataset_files_name_the_path_and_the_option(tmp_path):
+    cfg = Config.fromfile(DET_CONFIG)
+    cfg.merge_from_dict(
+        {'train_dataloader.dataset.data_root': str(tmp_path) + '/'})
+    with pytest.raises(FileNotFoundError) as error:
+        check_dataset_files(cfg, ('train', ))
+    assert str(tmp_path / 'annotations' / 'instances_train2017.json') in str(
+        error.value)
+    assert '--cfg-options train_dataloader.dataset.data_root=DIR' in str(
+        error.value)
+    (tmp_path / 'annotations').mkdir()
+    (tmp_path / 'annotations' / 'instances_train2017.json').write_text('{}')
+    check_dataset_files(cfg, ('train', ))
+
+    imagenet = Config.fromfile(REPO / 'configs' / 'fishnet150_8xb32_in1k.py')
+    imagenet.merge_from_dict(
+        {'test_dataloader.dataset.data_root': str(tmp_path)})
+    with pytest.raises(FileNotFoundError, match='image folder .*val'):
+        check_dataset_files(imagenet, ('test', ))
+
+
+def test_pretrained_weights_of_another_depth_fail_before_training(tmp_path):
+    from conftest import deterministic_official_state, save_official
+    path = tmp_path / 'fishnet99_ckpt.tar'
+    save_official(path, deterministic_official_state('fishnet99'))
+    cfg = Config.fromfile(DET_CONFIG)
+    cfg.merge_from_dict({'model.backbone.init_cfg.checkpoint': str(path)})
+    with pytest.raises(UserInputError) as error:
+        check_pretrained_files(cfg)
+    assert 'official fishnet99 checkpoint' in str(error.value)
+    assert 'builds a fishnet150' in str(error.value)

@@ -459,14 +459,21 @@ class FishNet(BaseModule):
         ]
         return matches[0] if len(matches) == 1 else None
 
-    def _load_backbone_state(self, state: Dict[str, Tensor],
-                             source: str) -> None:
-        other = self.arch_of_state(state)
-        if self.arch_name != 'custom' and other not in (None, self.arch_name):
+    @classmethod
+    def check_state_arch(cls, state: Dict[str, Tensor], arch: str,
+                         source: str) -> None:
+        """Raise ``ValueError`` if the backbone weights ``state`` (read
+        from ``source``) are recognisably of another named arch."""
+        other = cls.arch_of_state(state)
+        if arch != 'custom' and other not in (None, arch):
             raise ValueError(
                 f'{source} holds {other} weights, but the config builds a '
-                f'{self.arch_name}: use a {self.arch_name} checkpoint or set '
+                f'{arch}: use a {arch} checkpoint or set '
                 f"model.backbone.arch='{other}'.")
+
+    def _load_backbone_state(self, state: Dict[str, Tensor],
+                             source: str) -> None:
+        self.check_state_arch(state, self.arch_name, source)
         own = self.state_dict()
         unbuilt = tuple(f'{name}.'
                         for name in self.stage_names[self.num_stages:])
