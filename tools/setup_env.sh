@@ -9,9 +9,14 @@
 # imports. mmcv 2.1.0 ships only as a source release, so its wheel is built once per
 # machine and torch version and kept in a cache outside the checkout:
 #
-#   MMFISHNET_CACHE   wheel cache      (default: ${XDG_CACHE_HOME:-~/.cache}/mmfishnet)
-#   MMFISHNET_VENV    virtualenv path  (default: <repo>/.venv)
-#   MAX_JOBS          parallel compile jobs for the mmcv build (default: nproc)
+#   MMFISHNET_CACHE       wheel cache      (default: ${XDG_CACHE_HOME:-~/.cache}/mmfishnet)
+#   MMFISHNET_VENV        virtualenv path  (default: <repo>/.venv)
+#   MAX_JOBS              parallel compile jobs for the mmcv build (default: nproc)
+#   MMFISHNET_MMCV_CUDA   build mmcv's CUDA ops too: auto (default: when nvidia-smi
+#                         sees a GPU and torch is a CUDA build), 1 or 0
+#   TORCH_CUDA_ARCH_LIST  GPU architectures of the CUDA ops (default: "8.0;9.0",
+#                         A100 and H100)
+#   MMFISHNET_BUILD_ONLY  1: only build (and cache) the mmcv wheel, install nothing
 set -euo pipefail
 
 TORCH_VERSION=2.14.1
@@ -43,7 +48,8 @@ import mmfishnet
 EOF
 }
 
-if [[ -x $python && -f $stamp_file ]] && cmp -s <(stamp_source) "$stamp_file" && imports_ok; then
+build_only=${MMFISHNET_BUILD_ONLY:-0}
+if [[ $build_only != 1 && -x $python && -f $stamp_file ]] && cmp -s <(stamp_source) "$stamp_file" && imports_ok; then
   log "environment in $venv is up to date"
   exit 0
 fi
@@ -59,11 +65,24 @@ log "installing torch $TORCH_VERSION, torchvision $TORCHVISION_VERSION and build
 
 # ---- mmcv with compiled ops: build once per torch version, then reuse -------------
 torch_key=$("$python" -c 'import torch, sys; print(f"torch{torch.__version__}-py{sys.version_info[0]}{sys.version_info[1]}")')
+with_cuda=${MMFISHNET_MMCV_CUDA:-auto}
+if [[ $with_cuda == auto ]]; then
+  with_cuda=0
+  if nvidia-smi -L >/dev/null 2>&1 && "$python" -c 'import sys, torch; sys.exit(torch.version.cuda is None)'; then
+    with_cuda=1
+  fi
+fi
 wheel_dir=$cache/wheels/$torch_key
+build_env=(MMCV_WITH_OPS=1 "MAX_JOBS=${MAX_JOBS:-$(nproc)}")
+if [[ $with_cuda == 1 ]]; then
+  arch_list=${TORCH_CUDA_ARCH_LIST:-8.0;9.0}
+  wheel_dir=$wheel_dir-cuda${arch_list//;/-}
+  build_env+=(FORCE_CUDA=1 "TORCH_CUDA_ARCH_LIST=$arch_list")
+fi
 mmcv_wheel=$(ls "$wheel_dir"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
 
 if [[ -z $mmcv_wheel ]]; then
-  log "no cached mmcv $MMCV_VERSION wheel for $torch_key: building it (about 13 min on 2 cores)"
+  log "no cached mmcv $MMCV_VERSION wheel in $wheel_dir: building it (${build_env[*]}; CPU ops only: about 13 min on 2 cores)"
   build=$(mktemp -d)
   trap 'rm -rf "$build"' EXIT
   # Fetching the sdist runs its setup.py, which imports torch: no build isolation.
@@ -73,7 +92,7 @@ if [[ -z $mmcv_wheel ]]; then
   # torch >= 2.10 headers need C++20; mmcv's setup.py hard-codes -std=c++17.
   sed -i 's/-std=c++17/-std=c++20/g' "$build/mmcv-$MMCV_VERSION/setup.py"
   mkdir -p "$wheel_dir"
-  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+  env "${build_env[@]}" \
     "$python" -m pip wheel --no-deps --no-build-isolation -w "$build/dist" \
     "$build/mmcv-$MMCV_VERSION"
   # Move into place only when complete, so an interrupted build leaves no bad wheel.
@@ -83,6 +102,9 @@ if [[ -z $mmcv_wheel ]]; then
   log "cached $mmcv_wheel"
 else
   log "using cached $mmcv_wheel"
+fi
+if [[ $build_only == 1 ]]; then
+  exit 0
 fi
 "${pip[@]}" --no-deps "$mmcv_wheel"
 # mmcv's own runtime requirements (the wheel was installed without them).
