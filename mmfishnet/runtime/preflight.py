@@ -50,11 +50,13 @@ def check_config_path(path: str) -> None:
     names = [osp.basename(p) for p in glob.glob(osp.join(folder, '*.py'))]
     close = difflib.get_close_matches(osp.basename(path), names, n=3,
                                       cutoff=0.6)
-    hint = (f' Did you mean {", ".join(osp.join(folder, c) for c in close)}?'
-            if close else f' {folder} has {len(names)} configs.'
-            if names else f' The folder {folder} does not exist or has no '
-            'configs.')
-    raise UserInputError(f'config {path} does not exist.{hint}')
+    if close:
+        hint = f'Did you mean {", ".join(osp.join(folder, c) for c in close)}?'
+    elif names:
+        hint = f'{folder} has {len(names)} other configs.'
+    else:
+        hint = f'The folder {folder} does not exist or has no configs.'
+    raise UserInputError(f'config {path} does not exist. {hint}')
 
 
 def _dicts(node, path: str) -> Iterator[Tuple[str, dict]]:
@@ -111,13 +113,13 @@ def check_pretrained_files(cfg: Config) -> None:
             checkpoint = init_cfg['checkpoint']
             arch = node.get('arch') if node.get('type') in FISHNET_TYPES \
                 else None
+            arch = arch if arch in FishNet.arch_settings else None
             if not osp.isfile(checkpoint):
                 raise FileNotFoundError(
-                    missing_pretrained_message(
-                        checkpoint, arch if isinstance(arch, str) else None,
-                        f'{path}.init_cfg'))
+                    missing_pretrained_message(checkpoint, arch,
+                                               f'{path}.init_cfg'))
             check_checkpoint_file(checkpoint, f'{path}.init_cfg.checkpoint')
-            if isinstance(arch, str) and arch in FishNet.arch_settings:
+            if arch is not None:
                 try:
                     state = load_pretrained_state(checkpoint,
                                                   init_cfg.get('prefix', ''),
@@ -147,14 +149,12 @@ def check_dataset_files(cfg: Config, splits=('train', 'val', 'test')):
             if str(node.get('type')).endswith('ImageNet') and not prefix:
                 prefix = node.get('split')  # mmpretrain: data_root/split
             if isinstance(ann_file, str) and ann_file:
-                what, full, exists = 'annotation file', osp.join(
-                    root, ann_file), osp.isfile
+                what, full = 'annotation file', osp.join(root, ann_file)
             elif isinstance(prefix, str) and prefix:
-                what, full, exists = 'image folder', osp.join(
-                    root, prefix), osp.isdir
+                what, full = 'image folder', osp.join(root, prefix)
             else:
                 continue
-            if '://' not in full and not exists(full):
+            if '://' not in full and not osp.exists(full):
                 raise FileNotFoundError(
                     f'{path}: {what} {full} does not exist. Put the dataset '
                     f'there or point to it with --cfg-options '
