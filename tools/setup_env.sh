@@ -78,6 +78,12 @@ if [[ $with_cuda == 1 ]]; then
   arch_list=${TORCH_CUDA_ARCH_LIST:-8.0;9.0}
   wheel_dir=$wheel_dir-cuda${arch_list//;/-}
   build_env+=(FORCE_CUDA=1 "TORCH_CUDA_ARCH_LIST=$arch_list")
+  # torch's CUDA headers include cusparse.h, cublas_v2.h, ...: a CUDA toolkit with
+  # nvcc alone lacks them, the nvidia-* wheels that come with torch have them.
+  nvidia_includes=$("$python" -c 'import glob, os, torch; root = os.path.join(os.path.dirname(os.path.dirname(torch.__file__)), "nvidia"); print(":".join(sorted(glob.glob(os.path.join(root, "*", "include")))))')
+  if [[ -n $nvidia_includes ]]; then
+    build_env+=("CPATH=$nvidia_includes${CPATH:+:$CPATH}")
+  fi
 fi
 mmcv_wheel=$(ls "$wheel_dir"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
 
