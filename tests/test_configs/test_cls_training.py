@@ -125,7 +125,8 @@ def test_finetuning_from_a_checkpoint_that_does_not_fit(tmp_path):
     assert convert(tmp_path / 'fishnet99_ckpt.tar',
                    tmp_path / 'fishnet99.pth').returncode == 0
     model = MODELS.build(finetune_config(tmp_path / 'fishnet99.pth', 3).model)
-    with pytest.raises(KeyError, match='missing keys'):
+    with pytest.raises(ValueError, match='holds fishnet99 weights, but the '
+                       'config builds a fishnet150'):
         model.init_weights()
 
 
