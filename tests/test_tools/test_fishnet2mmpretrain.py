@@ -66,8 +66,17 @@ def test_pretrained_that_does_not_fit_is_an_error(tmp_path):
             type='Pretrained',
             checkpoint=str(tmp_path / 'fishnet99.pth'),
             prefix='backbone.'))
-    with pytest.raises(KeyError, match='missing keys .*tail2.blocks.3'):
+    with pytest.raises(ValueError, match='holds fishnet99 weights, but the '
+                       'config builds a fishnet150'):
         wrong_arch.init_weights()
+    custom = FishNet(
+        dict(FishNet.arch_settings['fishnet150']),
+        init_cfg=dict(type='Pretrained',
+                      checkpoint=str(tmp_path / 'fishnet99.pth'),
+                      prefix='backbone.'))
+    # a custom arch is not compared by name: the key check names the keys
+    with pytest.raises(KeyError, match='missing keys .*tail2.blocks.3'):
+        custom.init_weights()
     wrong_prefix = FishNet(
         'fishnet99',
         init_cfg=dict(
