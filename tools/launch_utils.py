@@ -74,6 +74,8 @@ def load_config(args: argparse.Namespace, train: bool) -> Config:
     FishNet arguments, (for training) pretrained files and dataset files
     checked."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.amp_dtype != 'auto' and not args.amp:
+        raise SystemExit('--amp-dtype needs --amp')
     if args.trust_checkpoint:
         trust_checkpoints()
     with user_errors_exit():
@@ -93,8 +95,6 @@ def load_config(args: argparse.Namespace, train: bool) -> Config:
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
         enable_amp(cfg, args.amp_dtype, train=train)
-    elif args.amp_dtype != 'auto':
-        raise SystemExit('--amp-dtype needs --amp')
     set_memory_format(cfg, args.memory_format)
     if args.compile:
         enable_compile(cfg, train=train)
