@@ -110,6 +110,24 @@ def why_unreadable(filename: str) -> str:
     return f'it is not a PyTorch checkpoint (first bytes {head[:8]!r})'
 
 
+def check_readable(filename: str, role: str = '') -> None:
+    """Raise ``FileNotFoundError`` or :class:`CheckpointError` unless
+    ``filename`` exists and looks complete (cheap: its first bytes and zip
+    directory); ``role`` (e.g. ``'load_from'``) prefixes the message."""
+    prefix = f'{role}: ' if role else ''
+    if not osp.isfile(filename):
+        raise FileNotFoundError(
+            f'{prefix}checkpoint {filename} does not exist (absolute path: '
+            f'{osp.abspath(filename)}). Check the path in the config or on '
+            'the command line.')
+    problem = why_unreadable(filename)
+    if problem:
+        raise CheckpointError(
+            f'{prefix}{filename} cannot be read as a PyTorch checkpoint: '
+            f'{problem}. Download or copy it again, or point to the right '
+            'file.')
+
+
 def _unsafe_globals(filename: str) -> List[str]:
     try:
         return torch.serialization.get_unsafe_globals_in_checkpoint(filename)
@@ -133,16 +151,7 @@ def read_checkpoint(filename: str, map_location=None, trusted: bool = None):
             file and what to do.
     """
     filename = osp.expanduser(str(filename))
-    if not osp.isfile(filename):
-        raise FileNotFoundError(
-            f'checkpoint {filename} does not exist (absolute path: '
-            f'{osp.abspath(filename)}). Check the path in the config or on '
-            'the command line.')
-    problem = why_unreadable(filename)
-    if problem:
-        raise CheckpointError(
-            f'{filename} cannot be read as a PyTorch checkpoint: {problem}. '
-            'Download or copy it again, or point to the right file.')
+    check_readable(filename)
     if trusted is None:
         trusted = checkpoints_trusted()
     try:

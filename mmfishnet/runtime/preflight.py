@@ -14,7 +14,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import CheckpointLoader
 from PIL import Image
 
-from mmfishnet.checkpoint import CheckpointError, why_unreadable
+from mmfishnet.checkpoint import CheckpointError
+from mmfishnet.checkpoint.loading import check_readable
 from mmfishnet.converters import is_official
 from mmfishnet.models import FishNet
 from mmfishnet.models.pretrained import (CONVERTER, load_pretrained_state,
@@ -163,17 +164,8 @@ def check_dataset_files(cfg: Config, splits=('train', 'val', 'test')):
 
 def check_checkpoint_file(checkpoint: str, role: str) -> None:
     """``checkpoint`` (named by the config entry or option ``role``) exists
-    and looks complete; cheap: reads its first bytes and zip directory."""
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(
-            f'{role}: checkpoint {checkpoint} does not exist (absolute path: '
-            f'{osp.abspath(checkpoint)}).')
-    problem = why_unreadable(checkpoint)
-    if problem:
-        raise CheckpointError(
-            f'{role}: {checkpoint} cannot be read as a PyTorch checkpoint: '
-            f'{problem}. Download or copy it again, or point to the right '
-            'file.')
+    and looks complete."""
+    check_readable(checkpoint, role)
 
 
 def _kind(parts) -> str:
