@@ -22,9 +22,12 @@ ResNet) in the same mode.
 """
 import argparse
 import json
+import os
+import sys
 import time
 
 import torch
+import torch.nn.functional as F
 from bench_utils import (device, device_name, peak_memory_mb, run_isolated,
                          time_steps)
 from benchmark_train_step import build, synthetic_batch
@@ -46,13 +49,66 @@ TASKS = {
         size=(224, 224), batch=32),
 }
 MODES = ('fp32', 'fp32+cl', 'bf16', 'bf16+cl')
+AUTHORS_PREFIX = 'authors:'
+AUTHORS_NAME = "FishNet-150 (authors' code)"
+
+
+def build_authors_model(code_dir: str) -> torch.nn.Module:
+    """FishNet-150 from a clone of the authors' repository
+    (github.com/kevin-ssy/FishNet: ``models/net_factory.py``)."""
+    if not os.path.isfile(os.path.join(code_dir, 'models', 'net_factory.py')):
+        sys.exit(f'error: --authors-code {code_dir} has no models/net_factory.py: '
+                 'give the folder of a clone of '
+                 'https://github.com/kevin-ssy/FishNet')
+    sys.path.insert(0, os.path.abspath(code_dir))
+    from models.net_factory import fishnet150
+    return fishnet150()
+
+
+def training_step(model, packed, autocast):
+    """One SGD step of an mmengine model on ``packed`` (what the Runner's
+    ``train_step`` does, without the optimizer wrapper)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=1e-4, momentum=0.9)
+
+    def step():
+        data = model.data_preprocessor(packed, True)
+        with autocast():
+            loss, _ = model.parse_losses(model(**data, mode='loss'))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return step
+
+
+def plain_training_step(model, images, labels, autocast):
+    """One SGD step of a plain classifier, as the authors' ``main.py`` does."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
+
+    def step():
+        with autocast():
+            loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return step
 
 
 def measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
             warmup: int) -> dict:
+    """Time ``phase`` of the model of ``config`` (or of the authors' code
+    when ``config`` is ``authors:DIR``) in ``mode``."""
     from mmfishnet.engine import float32_head_outputs, to_channels_last
     torch.manual_seed(0)
-    scope, model = build(config)
+    authors = config.startswith(AUTHORS_PREFIX)
+    if authors:
+        model = build_authors_model(config[len(AUTHORS_PREFIX):])
+        # The authors' input pipeline hands over normalised float images.
+        images = torch.randn(batch, 3, *size, device=device())
+        labels = torch.arange(batch, device=device()) % 1000
+    else:
+        scope, model = build(config)
+        packed = synthetic_batch(scope, model, size, batch)
     model.to(device())
     parts = mode.split('+')
     if 'cp' in parts:
@@ -62,9 +118,8 @@ def measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
     if 'cl' in parts:
         to_channels_last(model)
     dtype = torch.bfloat16 if 'bf16' in parts else None
-    if dtype:
+    if dtype and not authors:
         float32_head_outputs(model)
-    packed = synthetic_batch(scope, model, size, batch)
 
     def autocast():
         return torch.autocast(device(), dtype=dtype, enabled=dtype is not None)
@@ -72,26 +127,24 @@ def measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
     compile_s = None
     if phase == 'train':
         model.train()
-        params = [p for p in model.parameters() if p.requires_grad]
-        optimizer = torch.optim.SGD(params, lr=1e-4, momentum=0.9)
-
-        def step():
-            data = model.data_preprocessor(packed, True)
-            with autocast():
-                loss, _ = model.parse_losses(model(**data, mode='loss'))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        step = (plain_training_step(model, images, labels, autocast)
+                if authors else training_step(model, packed, autocast))
     else:
         model.eval()
         if 'compile' in parts:
-            model.backbone = torch.compile(model.backbone)
+            if authors:
+                model = torch.compile(model)
+            else:
+                model.backbone = torch.compile(model.backbone)
 
         @torch.no_grad()
         def step():
-            data = model.data_preprocessor(packed, False)
             with autocast():
-                model(**data, mode='predict')
+                if authors:
+                    model(images)
+                else:
+                    model(**model.data_preprocessor(packed, False),
+                          mode='predict')
 
         if 'compile' in parts:
             start = time.perf_counter()
@@ -113,9 +166,22 @@ def main():
     parser.add_argument('--iters', type=int, default=3)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--batch', type=int, help='default: per task')
+    parser.add_argument(
+        '--authors-code', metavar='DIR',
+        help='classifier: also time the authors\' FishNet-150 from DIR, a '
+        'clone of https://github.com/kevin-ssy/FishNet')
     parser.add_argument('--one', nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     task = TASKS[args.task]
+    models = dict(task['models'])
+    if args.authors_code:
+        if args.task != 'classifier':
+            parser.error('--authors-code compares classifiers: use it with '
+                         'the classifier task')
+        build_authors_model(args.authors_code)  # fail early on a wrong DIR
+        first, *rest = models.items()
+        models = dict([first, (AUTHORS_NAME,
+                               AUTHORS_PREFIX + args.authors_code), *rest])
     batch = args.batch or task['batch']
     if args.one:
         config, mode, phase = args.one[0], *args.one[1].split(':')
@@ -132,13 +198,15 @@ def main():
             modes.append('bf16+cl+compile')
         if phase == 'train' and args.with_cp:
             modes += ['fp32+cp', 'bf16+cl+cp']
-        names = list(task['models'])
+        names = list(models)
         reference = names[-1]
         rows = {}
         for mode in modes:
-            for name, config in task['models'].items():
-                if 'compile' in mode and name != names[0]:
+            for name, config in models.items():
+                if 'compile' in mode and name not in (names[0], AUTHORS_NAME):
                     continue
+                if 'cp' in mode.split('+') and name == AUTHORS_NAME:
+                    continue  # the authors' blocks have no checkpointing
                 rows[mode, name] = run_isolated(
                     __file__, args.task,
                     [config, f'{mode}:{phase}', '--batch',
@@ -146,8 +214,8 @@ def main():
                      str(args.warmup)])
         print(f'\n{phase}')
         print('| mode | model | s/iter | img/s | peak MB | vs fp32 | '
-              f'img/s vs {reference} |')
-        print('|---|---|---|---|---|---|---|')
+              f'img/s vs {reference} | img/s vs {AUTHORS_NAME} |')
+        print('|---|---|---|---|---|---|---|---|')
         for (mode, name), r in rows.items():
             base = rows.get(('fp32', name))
             speedup = (f'{base["median_s"] / r["median_s"]:.2f}x'
@@ -156,11 +224,15 @@ def main():
             if name != reference and (mode, reference) in rows:
                 speed = rows[mode, reference]['median_s'] / r['median_s']
                 ratio = f'{speed:.2f}'
+            versus_authors = ''
+            if name == names[0] and (mode, AUTHORS_NAME) in rows:
+                speed = rows[mode, AUTHORS_NAME]['median_s'] / r['median_s']
+                versus_authors = f'{speed:.2f}'
             extra = (f' (compiled in {r["compile_s"]:.0f} s)'
                      if r.get('compile_s') else '')
             print(f'| {mode} | {name} | {r["median_s"]:.3f} | '
                   f'{batch / r["median_s"]:.2f} | {r["peak_mb"]:.0f} | '
-                  f'{speedup}{extra} | {ratio} |')
+                  f'{speedup}{extra} | {ratio} | {versus_authors} |')
 
 
 if __name__ == '__main__':
