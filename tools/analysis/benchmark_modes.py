@@ -10,8 +10,11 @@ Modes: ``fp32`` (float32, NCHW: what an eager model does by default),
 ``fp32+cl`` (channels_last), ``bf16`` (bf16 autocast, NCHW), ``bf16+cl`` (both;
 what ``tools/train.py --amp`` does); ``--compile`` adds
 ``bf16+cl+compile`` for inference (``torch.compile`` of the backbone, its
-one-time cost printed); ``--with-cp`` adds gradient checkpointing rows for
-training (``fp32+cp`` and ``bf16+cl+cp``). On CUDA ``bf16`` is bf16 autocast
+one-time cost printed, measured with an empty inductor cache); ``--with-cp``
+adds gradient checkpointing rows for training (``fp32+cp`` and
+``bf16+cl+cp``). ``--authors-code DIR`` (classifier) adds the authors'
+FishNet-150 from a clone of github.com/kevin-ssy/FishNet, trained the way
+their ``main.py`` does (cross-entropy on normalised float images). On CUDA ``bf16`` is bf16 autocast
 as well. Every measurement runs in a fresh process: the models are the full
 mmpretrain classifier / mmdet detector with random weights, trained with SGD
 on one synthetic batch (inference: ``predict``). Prints seconds per
@@ -24,6 +27,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 
 import torch
@@ -124,7 +128,7 @@ def measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
     def autocast():
         return torch.autocast(device(), dtype=dtype, enabled=dtype is not None)
 
-    compile_s = None
+    compile_s = inductor_cache = None
     if phase == 'train':
         model.train()
         step = (plain_training_step(model, images, labels, autocast)
@@ -132,6 +136,11 @@ def measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
     else:
         model.eval()
         if 'compile' in parts:
+            # A fresh inductor cache: the printed cost is a first compilation,
+            # not a reuse of kernels cached by an earlier run.
+            inductor_cache = tempfile.TemporaryDirectory(
+                prefix='benchmark_modes_inductor_')
+            os.environ['TORCHINDUCTOR_CACHE_DIR'] = inductor_cache.name
             if authors:
                 model = torch.compile(model)
             else:
@@ -151,6 +160,8 @@ def measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
             step()
             compile_s = time.perf_counter() - start
     result = time_steps(step, warmup, iters)
+    if inductor_cache is not None:
+        inductor_cache.cleanup()
     return dict(result, peak_mb=peak_memory_mb(), device=device_name(),
                 compile_s=compile_s)
 
