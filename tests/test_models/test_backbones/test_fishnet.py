@@ -1,4 +1,5 @@
 import math
+from unittest import mock
 
 import pytest
 import torch
@@ -215,6 +216,35 @@ def test_with_cp_gives_the_same_gradients():
         sum((o * o).mean() for o in outs).backward()
     for (name, p), q in zip(plain.named_parameters(), cp.parameters()):
         torch.testing.assert_close(q.grad, p.grad, msg=name)
+
+
+def _saved_megabytes(forward, x):
+    """Megabytes of distinct tensors autograd saves for backward."""
+    seen = {}
+
+    def pack(t):
+        seen[t.data_ptr(), t.shape] = t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        forward(x)
+    return sum(seen.values()) / 2**20
+
+
+def test_with_cp_recomputes_a_trainable_stem_only():
+    x = torch.randn(2, 3, 224, 224)
+    plain = FishNet('fishnet99').train()
+    assert _saved_megabytes(plain._stem_forward, x) > 25
+    cp = FishNet('fishnet99', with_cp=True).train()
+    # only the input image (1.1 MB) and the checkpoint's bookkeeping
+    assert _saved_megabytes(cp._stem_forward, x) < 2
+    frozen = FishNet('fishnet99', with_cp=True, frozen_stages=0).train()
+    with mock.patch.object(torch.utils.checkpoint, 'checkpoint',
+                           wraps=torch.utils.checkpoint.checkpoint) as spy:
+        cp._stem_forward(x)
+        assert spy.call_count == 1
+        frozen._stem_forward(x)  # nothing to recompute gradients for
+        assert spy.call_count == 1
 
 
 def test_authors_initialisation():
