@@ -14,10 +14,10 @@ one-time cost printed, measured with an empty inductor cache); ``--with-cp``
 adds gradient checkpointing rows for training (``fp32+cp`` and
 ``bf16+cl+cp``). ``--authors-code DIR`` (classifier) adds the authors'
 FishNet-150 from a clone of github.com/kevin-ssy/FishNet, trained the way
-their ``main.py`` does (cross-entropy on normalised float images). On CUDA ``bf16`` is bf16 autocast
-as well. Every measurement runs in a fresh process: the models are the full
-mmpretrain classifier / mmdet detector with random weights, trained with SGD
-on one synthetic batch (inference: ``predict``). Prints seconds per
+their ``main.py`` does (cross-entropy on normalised float images). On CUDA
+``bf16`` is bf16 autocast as well. Every measurement runs in a fresh process:
+the models are the full mmpretrain classifier / mmdet detector with random
+weights, trained with SGD on one synthetic batch (inference: ``predict``). Prints seconds per
 iteration (median), images per second, the process's peak memory (peak RSS
 on the CPU, allocator peak on CUDA), the speed-up over ``fp32`` of the same
 model, and each model's throughput relative to the task's last model (the
@@ -61,8 +61,8 @@ def build_authors_model(code_dir: str) -> torch.nn.Module:
     """FishNet-150 from a clone of the authors' repository
     (github.com/kevin-ssy/FishNet: ``models/net_factory.py``)."""
     if not os.path.isfile(os.path.join(code_dir, 'models', 'net_factory.py')):
-        sys.exit(f'error: --authors-code {code_dir} has no models/net_factory.py: '
-                 'give the folder of a clone of '
+        sys.exit(f'error: --authors-code {code_dir} has no '
+                 'models/net_factory.py: give the folder of a clone of '
                  'https://github.com/kevin-ssy/FishNet')
     sys.path.insert(0, os.path.abspath(code_dir))
     from models.net_factory import fishnet150
