@@ -9,7 +9,7 @@
 # imports. mmcv 2.1.0 ships only as a source release, so its wheel is built once per
 # machine and torch version and kept in a cache outside the checkout:
 #
-#   MMFISHNET_CACHE       wheel cache      (default: ${XDG_CACHE_HOME:-~/.cache}/mmfishnet)
+#   MMFISHNET_CACHE       wheel cache and unfinished builds (default: ${XDG_CACHE_HOME:-~/.cache}/mmfishnet)
 #   MMFISHNET_VENV        virtualenv path  (default: <repo>/.venv)
 #   MAX_JOBS              parallel compile jobs for the mmcv build (default: nproc)
 #   MMFISHNET_MMCV_CUDA   build mmcv's CUDA ops too: auto (default: when nvidia-smi
@@ -78,32 +78,54 @@ if [[ $with_cuda == 1 ]]; then
   arch_list=${TORCH_CUDA_ARCH_LIST:-8.0;9.0}
   wheel_dir=$wheel_dir-cuda${arch_list//;/-}
   build_env+=(FORCE_CUDA=1 "TORCH_CUDA_ARCH_LIST=$arch_list")
-  # torch's CUDA headers include cusparse.h, cublas_v2.h, ...: a CUDA toolkit with
-  # nvcc alone lacks them, the nvidia-* wheels that come with torch have them.
-  nvidia_includes=$("$python" -c 'import glob, os, torch; root = os.path.join(os.path.dirname(os.path.dirname(torch.__file__)), "nvidia"); print(":".join(sorted(glob.glob(os.path.join(root, "*", "include")))))')
-  if [[ -n $nvidia_includes ]]; then
-    build_env+=("CPATH=$nvidia_includes${CPATH:+:$CPATH}")
+  # mmcv compiles its .cpp sources against the toolkit's headers without a -I for
+  # them, and torch's CUDA headers include cusparse.h, cublas_v2.h, ...: a toolkit
+  # with nvcc alone lacks those, the nvidia-* wheels that come with torch have
+  # them. The toolkit's include dir comes first, so that the crt/ headers and the
+  # cuda_runtime_api.h that are found belong together.
+  cuda_includes=$("$python" -c '
+import glob, os, torch
+from torch.utils.cpp_extension import CUDA_HOME
+dirs = [os.path.join(CUDA_HOME, "include")] if CUDA_HOME else []
+nvidia = os.path.join(os.path.dirname(os.path.dirname(torch.__file__)), "nvidia")
+print(":".join(dirs + sorted(glob.glob(os.path.join(nvidia, "*", "include")))))')
+  if [[ -n $cuda_includes ]]; then
+    build_env+=("CPATH=$cuda_includes${CPATH:+:$CPATH}")
   fi
 fi
 mmcv_wheel=$(ls "$wheel_dir"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
 
 if [[ -z $mmcv_wheel ]]; then
-  log "no cached mmcv $MMCV_VERSION wheel in $wheel_dir: building it (${build_env[*]}; CPU ops only: about 13 min on 2 cores)"
-  build=$(mktemp -d)
-  trap 'rm -rf "$build"' EXIT
-  # Fetching the sdist runs its setup.py, which imports torch: no build isolation.
-  "$python" -m pip download --quiet --no-deps --no-binary :all: --no-build-isolation \
-    "mmcv==$MMCV_VERSION" -d "$build"
-  tar -xzf "$build/mmcv-$MMCV_VERSION.tar.gz" -C "$build"
-  # torch >= 2.10 headers need C++20; mmcv's setup.py hard-codes -std=c++17.
-  sed -i 's/-std=c++17/-std=c++20/g' "$build/mmcv-$MMCV_VERSION/setup.py"
+  if [[ $with_cuda == 1 ]]; then
+    duration="CUDA ops for $arch_list: about 45 min on 2 cores"
+  else
+    duration="CPU ops only: about 13 min on 2 cores"
+  fi
+  log "no cached mmcv $MMCV_VERSION wheel in $wheel_dir: building it (${build_env[*]}; $duration)"
+  # The build folder survives a failed or interrupted build, so that a re-run only
+  # compiles the objects still missing; it is removed once the wheel is cached.
+  build=$cache/build/$(basename "$wheel_dir")
+  src=$build/mmcv-$MMCV_VERSION
+  if [[ ! -f $src/setup.py ]]; then
+    rm -rf "$build"
+    mkdir -p "$build"
+    # Fetching the sdist runs its setup.py, which imports torch: no build isolation.
+    "$python" -m pip download --quiet --no-deps --no-binary :all: --no-build-isolation \
+      "mmcv==$MMCV_VERSION" -d "$build"
+    tar -xzf "$build/mmcv-$MMCV_VERSION.tar.gz" -C "$build"
+    # torch >= 2.10 headers need C++20; mmcv's setup.py hard-codes -std=c++17.
+    sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
+  else
+    log "resuming the build in $build"
+  fi
+  rm -rf "$build/dist"
   mkdir -p "$wheel_dir"
   env "${build_env[@]}" \
-    "$python" -m pip wheel --no-deps --no-build-isolation -w "$build/dist" \
-    "$build/mmcv-$MMCV_VERSION"
+    "$python" -m pip wheel --no-deps --no-build-isolation -w "$build/dist" "$src"
   # Move into place only when complete, so an interrupted build leaves no bad wheel.
   built=$(ls "$build"/dist/mmcv-*.whl)
   mv "$built" "$wheel_dir/"
+  rm -rf "$build"
   mmcv_wheel=$wheel_dir/$(basename "$built")
   log "cached $mmcv_wheel"
 else
