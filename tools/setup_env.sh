@@ -78,20 +78,23 @@ if [[ $with_cuda == 1 ]]; then
   arch_list=${TORCH_CUDA_ARCH_LIST:-8.0;9.0}
   wheel_dir=$wheel_dir-cuda${arch_list//;/-}
   build_env+=(FORCE_CUDA=1 "TORCH_CUDA_ARCH_LIST=$arch_list")
+  # torch guesses CUDA_HOME from the nvcc on PATH, which goes wrong when that nvcc
+  # is a wrapper script (e.g. /usr/local/bin/nvcc -> CUDA_HOME=/usr/local). nvcc
+  # itself knows where its toolkit is.
+  if [[ -z ${CUDA_HOME:-} ]]; then
+    CUDA_HOME=$(nvcc -dryrun -E -x cu /dev/null 2>&1 | sed -n 's/^#\$ TOP=//p' | head -n 1 || true)
+    [[ -n $CUDA_HOME ]] || { log "ERROR: MMFISHNET_MMCV_CUDA=1 needs nvcc on PATH or CUDA_HOME set"; exit 1; }
+    CUDA_HOME=$(cd "$CUDA_HOME" && pwd)
+  fi
+  log "CUDA toolkit: $CUDA_HOME"
+  build_env+=("CUDA_HOME=$CUDA_HOME")
   # mmcv compiles its .cpp sources against the toolkit's headers without a -I for
   # them, and torch's CUDA headers include cusparse.h, cublas_v2.h, ...: a toolkit
   # with nvcc alone lacks those, the nvidia-* wheels that come with torch have
   # them. The toolkit's include dir comes first, so that the crt/ headers and the
   # cuda_runtime_api.h that are found belong together.
-  cuda_includes=$("$python" -c '
-import glob, os, torch
-from torch.utils.cpp_extension import CUDA_HOME
-dirs = [os.path.join(CUDA_HOME, "include")] if CUDA_HOME else []
-nvidia = os.path.join(os.path.dirname(os.path.dirname(torch.__file__)), "nvidia")
-print(":".join(dirs + sorted(glob.glob(os.path.join(nvidia, "*", "include")))))')
-  if [[ -n $cuda_includes ]]; then
-    build_env+=("CPATH=$cuda_includes${CPATH:+:$CPATH}")
-  fi
+  nvidia_includes=$("$python" -c 'import glob, os, torch; root = os.path.join(os.path.dirname(os.path.dirname(torch.__file__)), "nvidia"); print(":".join(sorted(glob.glob(os.path.join(root, "*", "include")))))')
+  build_env+=("CPATH=$CUDA_HOME/include${nvidia_includes:+:$nvidia_includes}${CPATH:+:$CPATH}")
 fi
 mmcv_wheel=$(ls "$wheel_dir"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
 
