@@ -100,7 +100,7 @@ mmcv_wheel=$(ls "$wheel_dir"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 
 
 if [[ -z $mmcv_wheel ]]; then
   if [[ $with_cuda == 1 ]]; then
-    duration="CUDA ops for $arch_list: about 45 min on 2 cores"
+    duration="CUDA ops for $arch_list: about 30 min on 2 cores"
   else
     duration="CPU ops only: about 13 min on 2 cores"
   fi
