@@ -166,6 +166,13 @@ def measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
                 compile_s=compile_s)
 
 
+def relative_speed(rows: dict, mode: str, name: str, other: str) -> str:
+    """Throughput of ``name`` over that of ``other`` in ``mode``, or ''."""
+    if name == other or (mode, other) not in rows:
+        return ''
+    return f'{rows[mode, other]["median_s"] / rows[mode, name]["median_s"]:.2f}'
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('task', choices=sorted(TASKS))
@@ -223,27 +230,27 @@ def main():
                     [config, f'{mode}:{phase}', '--batch',
                      str(batch), '--iters', str(args.iters), '--warmup',
                      str(args.warmup)])
+        with_authors = AUTHORS_NAME in models
+        columns = ['mode', 'model', 's/iter', 'img/s', 'peak MB', 'vs fp32',
+                   f'img/s vs {reference}']
+        if with_authors:
+            columns.append(f'img/s vs {AUTHORS_NAME}')
         print(f'\n{phase}')
-        print('| mode | model | s/iter | img/s | peak MB | vs fp32 | '
-              f'img/s vs {reference} | img/s vs {AUTHORS_NAME} |')
-        print('|---|---|---|---|---|---|---|---|')
+        print('| ' + ' | '.join(columns) + ' |')
+        print('|' + '---|' * len(columns))
         for (mode, name), r in rows.items():
             base = rows.get(('fp32', name))
             speedup = (f'{base["median_s"] / r["median_s"]:.2f}x'
                        if base else '')
-            ratio = ''
-            if name != reference and (mode, reference) in rows:
-                speed = rows[mode, reference]['median_s'] / r['median_s']
-                ratio = f'{speed:.2f}'
-            versus_authors = ''
-            if name == names[0] and (mode, AUTHORS_NAME) in rows:
-                speed = rows[mode, AUTHORS_NAME]['median_s'] / r['median_s']
-                versus_authors = f'{speed:.2f}'
-            extra = (f' (compiled in {r["compile_s"]:.0f} s)'
-                     if r.get('compile_s') else '')
-            print(f'| {mode} | {name} | {r["median_s"]:.3f} | '
-                  f'{batch / r["median_s"]:.2f} | {r["peak_mb"]:.0f} | '
-                  f'{speedup}{extra} | {ratio} | {versus_authors} |')
+            if r.get('compile_s'):
+                speedup += f' (compiled in {r["compile_s"]:.0f} s)'
+            cells = [mode, name, f'{r["median_s"]:.3f}',
+                     f'{batch / r["median_s"]:.2f}', f'{r["peak_mb"]:.0f}',
+                     speedup, relative_speed(rows, mode, name, reference)]
+            if with_authors:
+                cells.append(relative_speed(rows, mode, name, AUTHORS_NAME)
+                             if name == names[0] else '')
+            print('| ' + ' | '.join(cells) + ' |')
 
 
 if __name__ == '__main__':
