@@ -14,8 +14,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import CheckpointLoader
 from PIL import Image
 
-from mmfishnet.checkpoint import CheckpointError
-from mmfishnet.checkpoint.loading import check_readable
+from mmfishnet.checkpoint import CheckpointError, check_readable
 from mmfishnet.converters import is_official
 from mmfishnet.models import FishNet
 from mmfishnet.models.pretrained import (CONVERTER, load_pretrained_state,

@@ -57,13 +57,19 @@ AUTHORS_PREFIX = 'authors:'
 AUTHORS_NAME = "FishNet-150 (authors' code)"
 
 
-def build_authors_model(code_dir: str) -> torch.nn.Module:
-    """FishNet-150 from a clone of the authors' repository
-    (github.com/kevin-ssy/FishNet: ``models/net_factory.py``)."""
+def check_authors_code(code_dir: str) -> None:
+    """Exit with a message unless ``code_dir`` looks like a clone of the
+    authors' repository (github.com/kevin-ssy/FishNet)."""
     if not os.path.isfile(os.path.join(code_dir, 'models', 'net_factory.py')):
         sys.exit(f'error: --authors-code {code_dir} has no '
                  'models/net_factory.py: give the folder of a clone of '
                  'https://github.com/kevin-ssy/FishNet')
+
+
+def build_authors_model(code_dir: str) -> torch.nn.Module:
+    """FishNet-150 from a clone of the authors' repository
+    (``models/net_factory.py``)."""
+    check_authors_code(code_dir)
     sys.path.insert(0, os.path.abspath(code_dir))
     from models.net_factory import fishnet150
     return fishnet150()
@@ -196,7 +202,7 @@ def main():
         if args.task != 'classifier':
             parser.error('--authors-code compares classifiers: use it with '
                          'the classifier task')
-        build_authors_model(args.authors_code)  # fail early on a wrong DIR
+        check_authors_code(args.authors_code)
         first, *rest = models.items()
         models = dict([first, (AUTHORS_NAME,
                                AUTHORS_PREFIX + args.authors_code), *rest])
