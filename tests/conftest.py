@@ -161,3 +161,13 @@ def write_pattern_dataset(root, per_class=16, size=64, seed=0):
             cv2.imwrite(str(folder / f'{i}.png'),
                         np.clip(img, 0, 255).astype(np.uint8))
     return sorted(classes)
+
+
+@pytest.fixture
+def mmpretrain_scope():
+    """Build in mmpretrain's default scope. Its heads build their losses
+    through a registry that follows mmengine's default scope, which a Runner
+    of an earlier test leaves at 'mmengine'."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        yield

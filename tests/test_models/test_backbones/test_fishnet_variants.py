@@ -6,6 +6,9 @@ import torch.nn as nn
 from mmfishnet.models import FishNet, FishNetClsHead
 from mmfishnet.models.layers import PreActBottleneck, bottleneck_width
 
+# FishNetClsHead builds its loss in mmpretrain's scope (see tests/conftest.py)
+pytestmark = pytest.mark.usefixtures('mmpretrain_scope')
+
 ALL_STAGES = tuple(range(10))
 
 
