@@ -1,9 +1,9 @@
 # Mask R-CNN, FishNet-150 + FPN, 1x schedule (12 epochs), 8 GPUs x 2 images,
 # MS COCO 2017 (train on train2017, evaluate bbox and segm on val2017).
-# Paper's result (Sun et al. 2018, as relayed by the project's SPEC; the
-# absolute numbers of the paper's table could not be checked here): FishNet-150
-# improves Mask R-CNN over its ResNet-50 baseline by +2.8 box AP and
-# +2.3 mask AP on COCO. mmdet's R-50 1x baseline: 38.2 box / 34.7 mask AP.
+# Paper's result (Sun et al. 2018, their numbers, not reproduced here; the
+# absolute values of their table were not checked): FishNet-150 improves
+# Mask R-CNN over its ResNet-50 baseline by +2.8 box AP and +2.3 mask AP on
+# COCO. mmdet's R-50 1x baseline: 38.2 box / 34.7 mask AP.
 _base_ = [
     'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
     './_base_/fishnet150_fpn_backbone.py',

@@ -8,7 +8,7 @@ custom_imports = dict(imports=['mmfishnet'], allow_failed_imports=False)
 # Override with --cfg-options model.backbone.init_cfg.checkpoint=PATH.
 pretrained = 'checkpoints/fishnet150_in1k.pth'
 
-# The four FPN maps: body3 and head1-3, strides 4/8/16/32 (SPEC section 4).
+# The four FPN maps: body3 and head1-3, strides 4/8/16/32.
 # Frozen stem + tail1 and frozen BN statistics, as mmdet's R-50 baselines.
 fishnet_backbone = dict(
     _delete_=True,
