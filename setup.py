@@ -16,12 +16,17 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmfishnet', 'mmfishnet.*']),
     python_requires='>=3.8',
-    # torch and mmcv are not listed: their builds depend on the machine
-    # (CUDA version, compiled ops); see README.md, "Installation".
-    install_requires=['mmengine>=0.10.0,<1.0'],
+    # The supported range, tested at both ends: torch 2.1 + numpy 1.26 to
+    # torch 2.14 + numpy 2.x (mmfishnet/utils/stack.py checks it on import).
+    # mmcv is an extra, as in mmdet: its build depends on the machine (CUDA
+    # version, compiled ops); see README.md, "Installation".
+    install_requires=[
+        'torch>=2.1', 'numpy>=1.26', 'mmengine>=0.10.0,<1.0', 'packaging'
+    ],
     extras_require={
-        'det': ['mmdet>=3.0.0,<3.4'],
-        'cls': ['mmpretrain>=1.0.0,<1.3'],
+        'mim': ['mmcv>=2.1.0,<2.2.0'],
+        'det': ['mmdet>=3.3.0,<3.4'],
+        'cls': ['mmpretrain>=1.2.0,<1.3'],
         'tests': ['pytest', 'pycocotools'],
     },
     license='Apache-2.0',

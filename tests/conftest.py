@@ -1,5 +1,5 @@
-"""Shared fixtures: official-format FishNet weights filled by the recipe of
-SPEC section 7, and the official reference outputs computed with them."""
+"""Shared fixtures: official-format FishNet weights filled by a fixed
+recipe, and the official model's reference outputs computed with them."""
 import json
 import math
 import subprocess
@@ -57,7 +57,7 @@ def load_reference(name):
 
 
 def relative_error(actual, expected):
-    """max |a - b| / max |b|, the SPEC's measure."""
+    """max |a - b| / max |b|."""
     actual = torch.as_tensor(actual, dtype=torch.float64)
     expected = torch.as_tensor(expected, dtype=torch.float64)
     return ((actual - expected).abs().max() / expected.abs().max()).item()
@@ -161,6 +161,18 @@ def write_pattern_dataset(root, per_class=16, size=64, seed=0):
             cv2.imwrite(str(folder / f'{i}.png'),
                         np.clip(img, 0, 255).astype(np.uint8))
     return sorted(classes)
+
+
+@pytest.fixture(autouse=True)
+def restore_default_scope():
+    """Each test starts from the default scope the previous one found: a
+    Runner makes its scope (often 'mmengine') the current one for the rest
+    of the process, which made some tests depend on the order they ran in."""
+    from mmengine.registry import DefaultScope
+    before = dict(DefaultScope._instance_dict)
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(before)
 
 
 @pytest.fixture

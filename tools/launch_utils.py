@@ -10,10 +10,11 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmfishnet  # noqa: F401 (registers FishNet, safe checkpoint loading)
+import mmfishnet  # noqa: F401 (registers FishNet and the hooks)
 from mmfishnet.checkpoint import trust_checkpoints
 from mmfishnet.runtime import (AMP_DTYPES, MEMORY_FORMATS,
-                               adapt_config_to_cpu, check_neck_channels,
+                               adapt_config_to_cpu,
+                               add_checkpoint_safety_hook, check_neck_channels,
                                enable_amp, enable_compile,
                                init_cpu_distributed, set_memory_format)
 from mmfishnet.runtime.preflight import (check_config_path,
@@ -93,6 +94,7 @@ def load_config(args: argparse.Namespace, train: bool) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    add_checkpoint_safety_hook(cfg)
     if args.amp:
         enable_amp(cfg, args.amp_dtype, train=train)
     set_memory_format(cfg, args.memory_format)

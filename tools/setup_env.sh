@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # One-command environment for mmfishnet on a CPU machine (Python 3.11, x86_64).
 #
-#   bash tools/setup_env.sh            # creates ./.venv and installs everything
+#   bash tools/setup_env.sh                        # newest supported stack in ./.venv
+#   MMFISHNET_STACK=oldest bash tools/setup_env.sh # oldest supported stack in ./.venv-oldest
 #
-# Installs torch 2.14.1 + torchvision 0.29.1, mmengine 0.10.7, mmcv 2.1.0 with its
-# compiled ops, mmdet 3.3.0, mmpretrain 1.2.0, pycocotools, pytest and mmfishnet in
-# editable mode. It is idempotent: when nothing changed, a re-run only checks the
-# imports. mmcv 2.1.0 ships only as a source release, so its wheel is built once per
-# machine and torch version and kept in a cache outside the checkout:
+# The two ends of the supported range (MMFISHNET_STACK):
+#   newest (default)  torch 2.14.1 + torchvision 0.29.1, numpy 2.x, mmcv 2.1.0 built with C++20
+#   oldest            torch 2.1.2 + torchvision 0.16.2, numpy 1.26, mmcv 2.1.0 built with C++17
+#                     (the stack OpenMMLab's prebuilt mmcv 2.1.0 wheels are made for)
+# Both get mmengine 0.10.7, mmcv 2.1.0 with its compiled ops, mmdet 3.3.0,
+# mmpretrain 1.2.0, pycocotools, pytest and mmfishnet in editable mode. It is
+# idempotent: when nothing changed, a re-run only checks the imports. mmcv 2.1.0
+# ships only as a source release, so its wheel is built once per machine and torch
+# version and kept in a cache outside the checkout:
 #
 #   MMFISHNET_CACHE       wheel cache and unfinished builds (default: ${XDG_CACHE_HOME:-~/.cache}/mmfishnet)
-#   MMFISHNET_VENV        virtualenv path  (default: <repo>/.venv)
+#   MMFISHNET_VENV        virtualenv path  (default: <repo>/.venv, <repo>/.venv-oldest)
 #   MAX_JOBS              parallel compile jobs for the mmcv build (default: nproc)
 #   MMFISHNET_MMCV_CUDA   build mmcv's CUDA ops too: auto (default: when nvidia-smi
 #                         sees a GPU and torch is a CUDA build), 1 or 0
@@ -19,15 +24,26 @@
 #   MMFISHNET_BUILD_ONLY  1: only build (and cache) the mmcv wheel, install nothing
 set -euo pipefail
 
-TORCH_VERSION=2.14.1
-TORCHVISION_VERSION=0.29.1
+stack=${MMFISHNET_STACK:-newest}
+case $stack in
+  newest)
+    TORCH_VERSION=2.14.1 TORCHVISION_VERSION=0.29.1 NUMPY_SPEC='numpy>=2' CXX_STD=c++20
+    OPENCV_SPEC=opencv-python default_venv=.venv ;;
+  oldest)
+    # opencv-python >= 4.12 needs numpy 2.
+    TORCH_VERSION=2.1.2 TORCHVISION_VERSION=0.16.2 NUMPY_SPEC='numpy>=1.26,<2' CXX_STD=c++17
+    OPENCV_SPEC='opencv-python<4.12' default_venv=.venv-oldest ;;
+  *)
+    echo "[setup_env] ERROR: MMFISHNET_STACK=$stack; choose newest or oldest" >&2
+    exit 2 ;;
+esac
 MMENGINE_VERSION=0.10.7
 MMCV_VERSION=2.1.0
 MMDET_VERSION=3.3.0
 MMPRETRAIN_VERSION=1.2.0
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-venv=${MMFISHNET_VENV:-$repo/.venv}
+venv=${MMFISHNET_VENV:-$repo/$default_venv}
 cache=${MMFISHNET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmfishnet}
 python=$venv/bin/python
 pip=("$python" -m pip install --quiet --disable-pip-version-check)
@@ -59,8 +75,8 @@ if [[ ! -x $python ]]; then
   python3 -m venv "$venv"
 fi
 
-log "installing torch $TORCH_VERSION, torchvision $TORCHVISION_VERSION and build tools"
-"${pip[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" \
+log "installing torch $TORCH_VERSION, torchvision $TORCHVISION_VERSION, $NUMPY_SPEC and build tools ($stack stack)"
+"${pip[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" "$NUMPY_SPEC" \
   'setuptools>=77,<81' wheel ninja "mmengine==$MMENGINE_VERSION"
 
 # ---- mmcv with compiled ops: build once per torch version, then reuse -------------
@@ -117,7 +133,7 @@ if [[ -z $mmcv_wheel ]]; then
       "mmcv==$MMCV_VERSION" -d "$build"
     tar -xzf "$build/mmcv-$MMCV_VERSION.tar.gz" -C "$build"
     # torch >= 2.10 headers need C++20; mmcv's setup.py hard-codes -std=c++17.
-    sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
+    sed -i "s/-std=c++17/-std=$CXX_STD/g" "$src/setup.py"
   else
     log "resuming the build in $build"
   fi
@@ -139,10 +155,11 @@ if [[ $build_only == 1 ]]; then
 fi
 "${pip[@]}" --no-deps "$mmcv_wheel"
 # mmcv's own runtime requirements (the wheel was installed without them).
-"${pip[@]}" addict packaging Pillow pyyaml regex yapf opencv-python
+"${pip[@]}" addict packaging Pillow pyyaml regex yapf "$OPENCV_SPEC" "$NUMPY_SPEC"
 
 log "installing mmdet $MMDET_VERSION, mmpretrain $MMPRETRAIN_VERSION, pycocotools, pytest"
-"${pip[@]}" "mmdet==$MMDET_VERSION" "mmpretrain==$MMPRETRAIN_VERSION" pycocotools pytest
+"${pip[@]}" "mmdet==$MMDET_VERSION" "mmpretrain==$MMPRETRAIN_VERSION" pycocotools pytest \
+  "$NUMPY_SPEC" "$OPENCV_SPEC"
 
 log "installing mmfishnet (editable)"
 "${pip[@]}" --no-deps --no-build-isolation -e "$repo"

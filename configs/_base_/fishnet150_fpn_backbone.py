@@ -1,6 +1,9 @@
 # FishNet-150 as an FPN backbone for mmdet detectors. Detector configs pull
 # these variables in with {{_base_.fishnet_backbone}} / {{_base_.fpn_in_channels}}.
 custom_imports = dict(imports=['mmfishnet'], allow_failed_imports=False)
+# Safe loading and crash-safe saving of checkpoints for the run (see README,
+# "What `import mmfishnet` changes").
+custom_hooks = [dict(type='CheckpointSafetyHook')]
 
 # The converted official ImageNet checkpoint (see README, "Pretrained
 # weights"): python tools/model_converters/fishnet2mmpretrain.py \

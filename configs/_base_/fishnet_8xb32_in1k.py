@@ -52,4 +52,9 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
 # mmpretrain's check: stop before the first iteration if a dataset's class
 # count differs from num_classes (e.g. when fine-tuning on your own classes).
-custom_hooks = [dict(type='ClassNumCheckHook')]
+# CheckpointSafetyHook: safe loading and crash-safe saving of checkpoints for
+# the run (see README, "What `import mmfishnet` changes").
+custom_hooks = [
+    dict(type='ClassNumCheckHook'),
+    dict(type='CheckpointSafetyHook')
+]

@@ -8,6 +8,9 @@
 # keeps the from-scratch activations bounded. The classifier's input is the head's last map: 2112 channels
 # times widen_factor.
 custom_imports = dict(imports=['mmfishnet'], allow_failed_imports=False)
+# Safe loading and crash-safe saving of checkpoints for the run (see README,
+# "What `import mmfishnet` changes").
+custom_hooks = [dict(type='CheckpointSafetyHook')]
 arch = 'fishnet99'
 stem_stride = 1
 widen_factor = 0.5

@@ -1,19 +1,19 @@
-"""Checkpoint files: safe loading with clear errors (:mod:`.loading`),
-crash-safe writing (:mod:`.atomic`) and checks that a checkpoint fits the
-model it is loaded into (:mod:`.compat`)."""
-from .atomic import (AtomicLocalBackend, install_atomic_local_backend,
+"""Checkpoint files: safe loading with clear errors (:mod:`.loading`) and
+crash-safe writing (:mod:`.atomic`). :data:`safe_loading` and
+:data:`atomic_saving` hand them to mmengine while they are enabled."""
+from .atomic import (AtomicLocalBackend, atomic_saving,
                      newest_complete_checkpoint, remove_partial_files,
                      write_atomically)
 from .loading import (RUNNER_CHECKPOINT_GLOBALS, TRUST_ENV, CheckpointError,
                       check_readable, checkpoints_trusted,
-                      install_checkpoint_loader, load_local_checkpoint,
-                      read_checkpoint, trust_checkpoints, why_unreadable)
+                      load_checkpoint_file, load_local_checkpoint,
+                      read_checkpoint, safe_loading, trust_checkpoints,
+                      why_unreadable)
 
 __all__ = [
     'AtomicLocalBackend', 'CheckpointError', 'RUNNER_CHECKPOINT_GLOBALS',
-    'TRUST_ENV', 'check_readable', 'checkpoints_trusted',
-    'install_atomic_local_backend', 'install_checkpoint_loader',
-    'load_local_checkpoint', 'newest_complete_checkpoint', 'read_checkpoint',
-    'remove_partial_files', 'trust_checkpoints', 'why_unreadable',
-    'write_atomically'
+    'TRUST_ENV', 'atomic_saving', 'check_readable', 'checkpoints_trusted',
+    'load_checkpoint_file', 'load_local_checkpoint',
+    'newest_complete_checkpoint', 'read_checkpoint', 'remove_partial_files',
+    'safe_loading', 'trust_checkpoints', 'why_unreadable', 'write_atomically'
 ]

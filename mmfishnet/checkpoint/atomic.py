@@ -3,8 +3,9 @@
 mmengine writes a checkpoint by handing its bytes to the file backend of the
 path (``LocalBackend.put`` for local paths), which opens the final name and
 writes into it: a process killed meanwhile leaves a truncated ``epoch_N.pth``
-that resume then trips over. ``import mmfishnet`` registers
-:class:`AtomicLocalBackend` as mmengine's ``local`` backend: every ``put`` /
+that resume then trips over. While :data:`atomic_saving` is enabled (the
+``CheckpointSafetyHook`` of :mod:`mmfishnet.engine.hooks` enables it for one
+run), :class:`AtomicLocalBackend` is mmengine's ``local`` backend: every ``put`` /
 ``put_text`` writes a hidden temporary file in the same folder, flushes it to
 disk and renames it over the final name (``os.replace`` is atomic on POSIX
 and Windows), so a reader sees the old file, the new one, or none. mmengine's
@@ -20,6 +21,9 @@ import os.path as osp
 from typing import List, Optional, Union
 
 from mmengine.fileio import LocalBackend, register_backend
+from mmengine.fileio.backends import registry_utils
+
+from mmfishnet.utils.process_patch import ProcessPatch
 
 from .loading import why_unreadable
 
@@ -59,9 +63,28 @@ class AtomicLocalBackend(LocalBackend):
         write_atomically(obj, filepath, encoding)
 
 
-def install_atomic_local_backend() -> None:
-    """Register :class:`AtomicLocalBackend` for local paths."""
+def _use_atomic_backend():
+    previous = (registry_utils.backends.get('local'),
+                registry_utils.prefix_to_backends.get(''))
     register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+    return previous
+
+
+def _restore_backend(previous) -> None:
+    for registry, key, backend in zip(
+        (registry_utils.backends, registry_utils.prefix_to_backends),
+        ('local', ''), previous):
+        if backend is None:
+            registry.pop(key, None)
+        else:
+            registry[key] = backend
+
+
+#: :class:`AtomicLocalBackend` is mmengine's backend for local paths while
+#: enabled. Off by default; ``MMFISHNET_ATOMIC_SAVING=0`` keeps it off.
+atomic_saving = ProcessPatch(
+    'atomic checkpoint saving for mmengine', _use_atomic_backend,
+    _restore_backend, opt_out_env='MMFISHNET_ATOMIC_SAVING')
 
 
 def remove_partial_files(work_dir: str) -> List[str]:

@@ -2,15 +2,16 @@
 memory format and inference speed-ups (registered in mmengine's registries)."""
 from .amp import (autocast_context, cpu_supports_bf16, float32_head_outputs,
                   resolve_amp_dtype)
-from .hooks import (ChannelsLastHook, CompileTestStepHook, FuseConvBNHook,
-                    to_channels_last)
+from .hooks import (ChannelsLastHook, CheckpointSafetyHook,
+                    CompileTestStepHook, FuseConvBNHook, to_channels_last)
 from .loops import AutocastTestLoop, AutocastValLoop
+from .mmcv_ops import mmcv_cpu_op_guard
 from .optim_wrapper import MixedPrecisionOptimWrapper
 
 __all__ = [
     'autocast_context', 'cpu_supports_bf16', 'float32_head_outputs',
     'resolve_amp_dtype',
-    'ChannelsLastHook', 'CompileTestStepHook', 'FuseConvBNHook',
+    'ChannelsLastHook', 'CheckpointSafetyHook', 'CompileTestStepHook', 'FuseConvBNHook',
     'to_channels_last', 'AutocastTestLoop', 'AutocastValLoop',
-    'MixedPrecisionOptimWrapper'
+    'MixedPrecisionOptimWrapper', 'mmcv_cpu_op_guard'
 ]

@@ -22,6 +22,10 @@ import torch.nn as nn
 from mmengine.device import get_device
 from mmengine.logging import print_log
 
+from mmfishnet.utils.compat import cpu_has_native_bf16, cuda_has_native_bf16
+
+from .mmcv_ops import mmcv_cpu_op_guard
+
 DTYPE_NAMES = {
     'auto': None,
     'bfloat16': torch.bfloat16,
@@ -34,8 +38,7 @@ DTYPE_NAMES = {
 def cpu_supports_bf16() -> bool:
     """True if this CPU computes bf16 natively (AVX512-BF16 or AMX tiles),
     which is what makes CPU autocast faster than fp32."""
-    return bool(torch.cpu._is_avx512_bf16_supported()
-                or torch.cpu._is_amx_tile_supported())
+    return cpu_has_native_bf16()
 
 
 def amp_device_type() -> str:
@@ -69,7 +72,7 @@ def resolve_amp_dtype(dtype: Union[str, torch.dtype, None] = 'auto',
         raise ValueError(f'mixed precision dtype must be bfloat16 or float16, '
                          f'got {wanted}')
     if device_type == 'cuda':
-        bf16_ok = torch.cuda.is_bf16_supported(including_emulation=False)
+        bf16_ok = cuda_has_native_bf16()
         if wanted is None:
             return torch.bfloat16 if bf16_ok else torch.float16
         if wanted == torch.bfloat16 and not bf16_ok:
@@ -92,11 +95,25 @@ def resolve_amp_dtype(dtype: Union[str, torch.dtype, None] = 'auto',
 @contextmanager
 def autocast_context(dtype: Optional[torch.dtype],
                      device_type: Optional[str] = None) -> Iterator[None]:
-    """``torch.autocast`` in ``dtype``, or nothing when ``dtype`` is None."""
+    """``torch.autocast`` in ``dtype``, or nothing when ``dtype`` is None.
+    On the CPU, mmcv's compiled ops take the bf16 tensors meanwhile
+    (:data:`~mmfishnet.engine.mmcv_ops.mmcv_cpu_op_guard`)."""
     if dtype is None:
         yield
         return
-    with torch.autocast(device_type or amp_device_type(), dtype=dtype):
+    device_type = device_type or amp_device_type()
+    with torch.autocast(device_type, dtype=dtype), cpu_op_guard(device_type):
+        yield
+
+
+@contextmanager
+def cpu_op_guard(device_type: str) -> Iterator[None]:
+    """:data:`~mmfishnet.engine.mmcv_ops.mmcv_cpu_op_guard` for the
+    duration, when ``device_type`` is ``'cpu'``."""
+    if device_type != 'cpu':
+        yield
+        return
+    with mmcv_cpu_op_guard.scope():
         yield
 
 

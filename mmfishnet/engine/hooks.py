@@ -1,5 +1,5 @@
-"""Runner hooks for fast execution: channels_last, conv-BN fusion and a
-compiled ``test_step``."""
+"""Runner hooks: safe checkpoint input/output for one run, and fast
+execution (channels_last, conv-BN fusion, a compiled ``test_step``)."""
 from typing import Optional
 
 import torch
@@ -9,6 +9,10 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
+
+from mmfishnet import checkpoint
+
+from .mmcv_ops import mmcv_cpu_op_guard
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -43,19 +47,77 @@ class ChannelsLastHook(Hook):
     ``--memory-format contiguous``. The conversion happens in ``before_run``,
     after the Runner has wrapped the model: parameters keep their identity,
     so optimizers and DDP keep working, and the layout they were created
-    with does not affect results.
+    with does not affect results. On the CPU, mmcv's compiled ops take
+    channels_last maps for the duration of the run
+    (:data:`~mmfishnet.engine.mmcv_ops.mmcv_cpu_op_guard`).
     """
 
     priority = 'VERY_HIGH'
 
+    def __init__(self):
+        self._guarding = False
+
     def before_run(self, runner) -> None:
         model = _unwrap(runner.model)
+        if not self._guarding and _on_cpu(model):
+            self._guarding = mmcv_cpu_op_guard.enable()
         if getattr(model, '_mmfishnet_channels_last', False):
             return
         to_channels_last(model)
         model._mmfishnet_channels_last = True
         print_log('model and inputs in channels_last memory format',
                   logger='current')
+
+    def after_run(self, runner) -> None:
+        if self._guarding:
+            mmcv_cpu_op_guard.disable()
+            self._guarding = False
+
+
+def _on_cpu(model: nn.Module) -> bool:
+    parameter = next(model.parameters(), None)
+    return parameter is None or parameter.device.type == 'cpu'
+
+
+@HOOKS.register_module()
+class CheckpointSafetyHook(Hook):
+    """Safe loading and crash-safe saving of local checkpoints, from the
+    start of a run (``before_run``) to its end (``after_run``).
+
+    * ``safe_loading``: mmengine loads local checkpoints (``load_from``,
+      resume, ``init_cfg=dict(type='Pretrained')``) with
+      :func:`mmfishnet.checkpoint.read_checkpoint`: weights and the types an
+      mmengine Runner writes load on every supported torch (torch >= 2.6
+      refuses mmengine's own checkpoints otherwise), anything that would run
+      code while unpickling is refused with the types named.
+    * ``atomic_saving``: checkpoints and other files mmengine writes to
+      local paths go through a temporary file and a rename, so a killed run
+      leaves the previous checkpoint, never a truncated one.
+
+    The configs in ``configs/`` and ``tools/train.py`` / ``tools/test.py``
+    add it; set either switch to ``False`` (or the environment variables
+    ``MMFISHNET_SAFE_LOADING=0`` / ``MMFISHNET_ATOMIC_SAVING=0``) to keep
+    mmengine's own behaviour.
+
+    Args:
+        safe_loading (bool): see above. Defaults to True.
+        atomic_saving (bool): see above. Defaults to True.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, safe_loading: bool = True, atomic_saving: bool = True):
+        switches = ((checkpoint.safe_loading, safe_loading),
+                    (checkpoint.atomic_saving, atomic_saving))
+        self.patches = [patch for patch, wanted in switches if wanted]
+        self._enabled = []
+
+    def before_run(self, runner) -> None:
+        self._enabled += [p for p in self.patches if p.enable()]
+
+    def after_run(self, runner) -> None:
+        while self._enabled:
+            self._enabled.pop().disable()
 
 
 @HOOKS.register_module()

@@ -6,7 +6,11 @@ import torch
 from mmengine.registry import LOOPS
 from mmengine.runner import TestLoop, ValLoop
 
-from .amp import amp_device_type, float32_head_outputs, resolve_amp_dtype
+from mmfishnet.utils.compat import (get_cuda_autocast_dtype,
+                                    set_cuda_autocast_dtype)
+
+from .amp import (amp_device_type, cpu_op_guard, float32_head_outputs,
+                  resolve_amp_dtype)
 
 
 @contextmanager
@@ -16,25 +20,28 @@ def _default_cuda_autocast_dtype(dtype: Optional[torch.dtype]) -> Iterator:
     if dtype is None or amp_device_type() != 'cuda':
         yield
         return
-    previous = torch.get_autocast_dtype('cuda')
-    torch.set_autocast_dtype('cuda', dtype)
+    previous = get_cuda_autocast_dtype()
+    set_cuda_autocast_dtype(dtype)
     try:
         yield
     finally:
-        torch.set_autocast_dtype('cuda', previous)
+        set_cuda_autocast_dtype(previous)
 
 
 class _AutocastLoopMixin:
-    """Resolve ``dtype`` once and switch on the parent loop's autocast."""
+    """Resolve ``dtype`` once and switch on the parent loop's autocast (and,
+    on the CPU, mmcv's op guard for the bf16 tensors)."""
 
     def _setup_autocast(self, dtype: str) -> None:
         self.amp_dtype = resolve_amp_dtype(dtype)
         self.fp16 = self.amp_dtype is not None  # mmengine's autocast switch
 
     def run(self) -> dict:
-        if self.amp_dtype is not None:
-            float32_head_outputs(self.runner.model)
-        with _default_cuda_autocast_dtype(self.amp_dtype):
+        if self.amp_dtype is None:
+            return super().run()
+        float32_head_outputs(self.runner.model)
+        with _default_cuda_autocast_dtype(self.amp_dtype), cpu_op_guard(
+                amp_device_type()):
             return super().run()
 
 

@@ -3,24 +3,32 @@
 mmcv's C++ CPU kernels (NMS, RoIAlign, ...) are written for contiguous
 float32 tensors: a bf16 tensor stops them (``expected scalar type Float but
 found BFloat16``), and a channels_last map would be read with NCHW strides.
-:func:`install_cpu_op_guard` wraps every function of ``mmcv._ext`` so that,
-only when a CPU tensor argument is bf16/fp16 or not contiguous, the kernel
-gets contiguous float32 copies; tensors the kernel writes into (mmcv passes
-its outputs as arguments) get the results copied back in their own dtype;
-inputs are left untouched.
-CUDA tensors and plain float32 calls go straight through.
+While :data:`mmcv_cpu_op_guard` is enabled, every function of ``mmcv._ext``
+is wrapped so that, only when a CPU tensor argument is bf16/fp16 or not
+contiguous, the kernel gets contiguous float32 copies; tensors the kernel
+writes into (mmcv passes its outputs as arguments) get the results copied
+back in their own dtype; inputs are left untouched. Other calls go straight
+through after one scan of the arguments.
+
+mmfishnet enables the guard only where such tensors can reach mmcv, and only
+on the CPU: inside :func:`mmfishnet.engine.amp.autocast_context` (training
+with ``MixedPrecisionOptimWrapper``), during the runs of ``AutocastValLoop``
+/ ``AutocastTestLoop`` and of ``ChannelsLastHook``. On GPUs it is never
+installed. ``MMFISHNET_MMCV_OP_GUARD=0`` keeps it off.
 """
 import functools
-from typing import Callable, List, Tuple
+from typing import Callable, Dict, List, Tuple
 
 import torch
 
-_GUARD_FLAG = '_mmfishnet_cpu_guard'
+from mmfishnet.utils.process_patch import ProcessPatch
+
+_LOW_PRECISION = (torch.bfloat16, torch.float16)
 
 
 def _needs_float32(t) -> bool:
     return (isinstance(t, torch.Tensor) and t.device.type == 'cpu'
-            and (t.dtype in (torch.bfloat16, torch.float16)
+            and (t.dtype in _LOW_PRECISION
                  or (t.is_floating_point() and not t.is_contiguous())))
 
 
@@ -28,6 +36,9 @@ def _guard(op: Callable) -> Callable:
 
     @functools.wraps(op)
     def guarded(*args, **kwargs):
+        if not (any(map(_needs_float32, args))
+                or any(map(_needs_float32, kwargs.values()))):
+            return op(*args, **kwargs)
         swapped: List[Tuple[torch.Tensor, torch.Tensor]] = []
 
         def convert(value):
@@ -39,8 +50,6 @@ def _guard(op: Callable) -> Callable:
 
         args = [convert(a) for a in args]
         kwargs = {k: convert(v) for k, v in kwargs.items()}
-        if not swapped:
-            return op(*args, **kwargs)
         with torch.autocast('cpu', enabled=False):
             result = op(*args, **kwargs)
         with torch.no_grad():
@@ -51,24 +60,51 @@ def _guard(op: Callable) -> Callable:
                     original.copy_(copy)
         return result
 
-    setattr(guarded, _GUARD_FLAG, True)
     return guarded
 
 
-def install_cpu_op_guard() -> int:
-    """Wrap the functions of ``mmcv._ext`` (once); returns how many are
-    guarded. Without mmcv's compiled ops nothing happens."""
+def _mmcv_ext():
+    """mmcv's compiled extension module, or None without compiled ops."""
     try:
         from mmcv.utils import ext_loader
-        ext = ext_loader.load_ext('_ext', [])
+        return ext_loader.load_ext('_ext', [])
     except (ImportError, ModuleNotFoundError, AssertionError):
-        return 0
-    count = 0
+        return None
+
+
+def _wrap_ops() -> Dict[str, Callable]:
+    ext = _mmcv_ext()
+    originals = {}
+    if ext is None:
+        return originals
     for name in dir(ext):
         op = getattr(ext, name)
         if name.startswith('_') or not callable(op):
             continue
-        if not getattr(op, _GUARD_FLAG, False):
-            setattr(ext, name, _guard(op))
-        count += 1
-    return count
+        originals[name] = op
+        setattr(ext, name, _guard(op))
+    return originals
+
+
+def _unwrap_ops(originals: Dict[str, Callable]) -> None:
+    ext = _mmcv_ext()
+    for name, op in originals.items():
+        setattr(ext, name, op)
+
+
+#: Wraps the functions of ``mmcv._ext`` while enabled (see the module
+#: docstring). ``MMFISHNET_MMCV_OP_GUARD=0`` keeps it off.
+mmcv_cpu_op_guard = ProcessPatch(
+    'bf16/channels_last guard of mmcv CPU ops', _wrap_ops, _unwrap_ops,
+    opt_out_env='MMFISHNET_MMCV_OP_GUARD')
+
+
+def guarded_ext_functions() -> List[str]:
+    """Names of the ``mmcv._ext`` functions wrapped now."""
+    ext = _mmcv_ext()
+    if ext is None or not mmcv_cpu_op_guard.active:
+        return []
+    return [
+        name for name in dir(ext)
+        if getattr(getattr(ext, name), '__wrapped__', None) is not None
+    ]

@@ -1,6 +1,6 @@
 """Mixed precision training on CUDA and on the CPU."""
 import logging
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Optional, Union
 
 import torch
@@ -9,8 +9,10 @@ from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
-from .amp import (amp_device_type, autocast_context, float32_head_outputs,
-                  resolve_amp_dtype)
+from mmfishnet.utils.compat import grad_scaler
+
+from .amp import (amp_device_type, autocast_context, cpu_op_guard,
+                  float32_head_outputs, resolve_amp_dtype)
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -22,7 +24,7 @@ class MixedPrecisionOptimWrapper(OptimWrapper):
     :func:`mmfishnet.engine.amp.resolve_amp_dtype`: bf16 on a CPU with
     AVX512-BF16/AMX and on GPUs that have it, fp16 on older GPUs, and fp32
     (with one log line) on a CPU without native bf16. Only fp16 scales the
-    loss (``torch.amp.GradScaler``); bf16 has fp32's exponent range and
+    loss (``GradScaler``); bf16 has fp32's exponent range and
     needs no scaling. Heads return float32 (see
     :func:`mmfishnet.engine.amp.float32_head_outputs`).
 
@@ -49,25 +51,28 @@ class MixedPrecisionOptimWrapper(OptimWrapper):
                 (', with loss scaling' if self.loss_scaler else ''),
                 logger='current')
 
-    def _build_loss_scaler(self, loss_scale) -> Optional[torch.amp.GradScaler]:
+    def _build_loss_scaler(self, loss_scale):
+        """A loss scaler for fp16, else None."""
         if self.cast_dtype != torch.float16:
             return None
         self._static_scale = None
         if loss_scale == 'dynamic':
-            return torch.amp.GradScaler(self.device_type)
+            return grad_scaler(self.device_type)
         if isinstance(loss_scale, (int, float)):
             self._static_scale = float(loss_scale)
-            return torch.amp.GradScaler(
-                self.device_type, init_scale=float(loss_scale))
+            return grad_scaler(self.device_type, init_scale=float(loss_scale))
         if isinstance(loss_scale, dict):
-            return torch.amp.GradScaler(self.device_type, **loss_scale)
+            return grad_scaler(self.device_type, **loss_scale)
         raise TypeError(f"loss_scale must be 'dynamic', a number or a dict, "
                         f'got {loss_scale!r}')
 
     def backward(self, loss: torch.Tensor, **kwargs) -> None:
         if self.loss_scaler is not None:
             loss = self.loss_scaler.scale(loss)
-        loss.backward(**kwargs)
+        # the backward of mmcv's CPU ops (RoIAlign, ...) meets bf16 too
+        with (cpu_op_guard(self.device_type)
+              if self.cast_dtype is not None else nullcontext()):
+            loss.backward(**kwargs)
         self._inner_count += 1
 
     def step(self, **kwargs) -> None:

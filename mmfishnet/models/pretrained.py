@@ -3,9 +3,9 @@ import os.path as osp
 from typing import Dict, Iterable, Optional, Tuple
 
 from mmengine.logging import MMLogger
-from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor
 
+from mmfishnet.checkpoint import load_checkpoint_file
 from mmfishnet.converters import (convert_official_checkpoint, infer_arch,
                                   is_official)
 
@@ -68,7 +68,7 @@ def load_pretrained_state(checkpoint: str,
         raise FileNotFoundError(
             missing_pretrained_message(checkpoint, arch,
                                        f'model.{part}init_cfg'))
-    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
     if is_official(state):
         official_arch = infer_arch(state)

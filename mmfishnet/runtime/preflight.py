@@ -11,10 +11,10 @@ from typing import Iterator, List, Tuple
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.model import is_model_wrapper
-from mmengine.runner.checkpoint import CheckpointLoader
 from PIL import Image
 
-from mmfishnet.checkpoint import CheckpointError, check_readable
+from mmfishnet.checkpoint import (CheckpointError, check_readable,
+                                  load_checkpoint_file)
 from mmfishnet.converters import is_official
 from mmfishnet.models import FishNet
 from mmfishnet.models.pretrained import (CONVERTER, load_pretrained_state,
@@ -184,7 +184,7 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: str,
     load it with warnings and leave those parts untrained."""
     if is_model_wrapper(model):
         model = model.module
-    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
     if is_official(state):
         raise UserInputError(

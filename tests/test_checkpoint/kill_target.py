@@ -1,7 +1,8 @@
 """A training run that saves a checkpoint every iteration, for the SIGKILL
 test: ``python kill_target.py WORK_DIR MAX_ITERS``. Resumes from the newest
 complete checkpoint of WORK_DIR, prints ``resumed <iter>`` and then
-``training`` once the first iteration starts."""
+``training`` once the first iteration starts. Its checkpoints are written
+and read through ``CheckpointSafetyHook``, as the project's configs do."""
 import sys
 
 import torch
@@ -11,7 +12,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
-import mmfishnet  # noqa: F401 (atomic checkpoint writes, safe loading)
+import mmfishnet  # noqa: F401 (registers CheckpointSafetyHook)
 from mmfishnet.checkpoint import newest_complete_checkpoint
 
 
@@ -41,6 +42,9 @@ class Inputs(Dataset):
 
 class SayTraining(Hook):
 
+    def before_train(self, runner):
+        print(f'resumed {runner.iter}', flush=True)
+
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if not getattr(self, 'said', False):
             print('training', flush=True)
@@ -60,11 +64,10 @@ def main(work_dir: str, max_iters: int):
             checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=False,
                             max_keep_ckpts=3),
             logger=dict(type='LoggerHook', interval=50)),
-        custom_hooks=[dict(type=SayTraining)],
+        custom_hooks=[dict(type=SayTraining),
+                      dict(type='CheckpointSafetyHook')],
         load_from=resume_from,
         resume=resume_from is not None)
-    runner.load_or_resume()
-    print(f'resumed {runner.iter}', flush=True)
     runner.train()
 
 

@@ -10,8 +10,7 @@ import pytest
 import torch
 from mmengine.fileio import get_file_backend
 
-import mmfishnet  # noqa: F401
-from mmfishnet.checkpoint import (AtomicLocalBackend,
+from mmfishnet.checkpoint import (AtomicLocalBackend, atomic_saving,
                                   newest_complete_checkpoint, read_checkpoint,
                                   remove_partial_files, why_unreadable,
                                   write_atomically)
@@ -21,9 +20,13 @@ TARGET = Path(__file__).with_name('kill_target.py')
 KILL_POINTS = int(os.environ.get('MMFISHNET_TEST_KILL_POINTS', 8))
 
 
-def test_local_paths_get_the_atomic_backend(tmp_path):
-    assert isinstance(get_file_backend(str(tmp_path / 'x.pth')),
-                      AtomicLocalBackend)
+def test_local_paths_get_the_atomic_backend_while_enabled(tmp_path):
+    path = str(tmp_path / 'x.pth')
+    own = type(get_file_backend(path))
+    assert own is not AtomicLocalBackend
+    with atomic_saving.scope():
+        assert isinstance(get_file_backend(path), AtomicLocalBackend)
+    assert type(get_file_backend(path)) is own
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):

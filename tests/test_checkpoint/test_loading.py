@@ -1,72 +1,64 @@
-"""Runner checkpoints load safely under torch >= 2.6 once mmfishnet is
-imported; bad files are refused with the file named."""
+"""Runner checkpoints load safely on every supported torch and numpy, files
+written at either end of the range load at the other, and bad files are
+refused with the file named."""
 import json
 import os
 import pickle
+import zipfile
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 import torch
-import torch.nn as nn
-from mmengine.model import BaseModel
-from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
-from torch.utils.data import Dataset
+from toy_runner import make_runner, toy_dataloader
 
-import mmfishnet  # noqa: F401
 from mmfishnet.checkpoint import (TRUST_ENV, CheckpointError,
                                   load_local_checkpoint, read_checkpoint,
-                                  trust_checkpoints)
+                                  safe_loading, trust_checkpoints)
+from mmfishnet.checkpoint import loading
+from mmfishnet.utils.compat import (TORCH_SAFE_GLOBALS,
+                                    torch_load_defaults_to_weights_only)
+
+STACK_CHECKPOINTS = Path(__file__).parents[1] / 'data' / 'checkpoints'
+pytestmark = pytest.mark.compat
 
 
-class ToyModel(BaseModel):
-
-    def __init__(self):
-        super().__init__()
-        self.linear = nn.Linear(2, 1)
-
-    def forward(self, inputs, labels=None, mode='tensor'):
-        out = self.linear(torch.stack(inputs))
-        if mode == 'loss':
-            return dict(loss=((out - torch.stack(labels))**2).mean())
-        return out
+@pytest.fixture(params=['torch', 'restricted'])
+def unpickler(request, monkeypatch):
+    """Each test once with torch's weights-only unpickler (torch >= 2.6)
+    and once with mmfishnet's restricted one (what older torch gets)."""
+    if request.param == 'torch' and not TORCH_SAFE_GLOBALS:
+        pytest.skip(f'torch {torch.__version__} has no safe_globals')
+    monkeypatch.setattr(loading, 'TORCH_SAFE_GLOBALS',
+                        request.param == 'torch')
+    return request.param
 
 
-class ToyDataset(Dataset):
-
-    def __len__(self):
-        return 16
-
-    def __getitem__(self, i):
-        g = torch.Generator().manual_seed(i)
-        return dict(inputs=torch.randn(2, generator=g),
-                    labels=torch.randn(1, generator=g))
+@pytest.fixture
+def mmengine_loads_safely():
+    with safe_loading.scope():
+        yield
 
 
-def make_runner(work_dir, name, max_iters, **kwargs):
-    return Runner(
-        model=ToyModel(),
-        work_dir=str(work_dir),
-        experiment_name=name,
-        train_dataloader=dict(
-            dataset=ToyDataset(),
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            batch_size=4,
-            num_workers=0),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
-        param_scheduler=dict(type='MultiStepLR', milestones=[1], by_epoch=False),
-        train_cfg=dict(by_epoch=False, max_iters=max_iters),
-        default_hooks=dict(
-            checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=False),
-            logger=dict(type='LoggerHook', interval=1)),
-        **kwargs)
+def test_safe_loading_is_scoped_and_restores_mmengine_loader():
+    own = CheckpointLoader._schemes['']
+    assert own is not load_local_checkpoint
+    with safe_loading.scope():
+        with safe_loading.scope():  # nested: still on
+            assert CheckpointLoader._schemes[''] is load_local_checkpoint
+        assert CheckpointLoader._schemes[''] is load_local_checkpoint
+    assert CheckpointLoader._schemes[''] is own
 
 
-def test_local_scheme_uses_the_safe_loader():
-    assert CheckpointLoader._schemes[''] is load_local_checkpoint
+def test_safe_loading_opt_out(monkeypatch):
+    monkeypatch.setenv('MMFISHNET_SAFE_LOADING', '0')
+    with safe_loading.scope() as enabled:
+        assert not enabled
+        assert CheckpointLoader._schemes[''] is not load_local_checkpoint
 
 
-def test_missing_file_is_a_clear_error(tmp_path):
+def test_missing_file_is_a_clear_error(tmp_path, mmengine_loads_safely):
     with pytest.raises(FileNotFoundError, match='absent.pth does not exist'):
         _load_checkpoint(str(tmp_path / 'absent.pth'))
 
@@ -87,17 +79,37 @@ def untrusted():
         os.environ[TRUST_ENV] = before
 
 
-def test_a_pickle_that_runs_code_is_refused(tmp_path, untrusted):
+class Marker(Exception):
+    """Raised if unpickling ever calls the refused function."""
+
+
+def raise_marker(*args):
+    raise Marker(args)
+
+
+class CallsRaiseMarker:
+
+    def __reduce__(self):
+        return (raise_marker, ('called',))
+
+
+def test_a_pickle_that_runs_code_is_refused(tmp_path, untrusted, unpickler,
+                                             mmengine_loads_safely):
     path = tmp_path / 'evil.pth'
-    torch.save({'state_dict': {}, 'payload': RunsCode()}, path)
+    torch.save({'state_dict': {}, 'payload': RunsCode(),
+                'more': CallsRaiseMarker()}, path)
     with pytest.raises(CheckpointError) as error:
         _load_checkpoint(str(path))
     message = str(error.value)
     assert str(path) in message and 'posix.system' in message
+    # every refused type is named, none of them was called
+    assert f'{__name__}.raise_marker' in message
+    assert not isinstance(error.value.__cause__, Marker)
     assert TRUST_ENV in message and '--trust-checkpoint' in message
 
 
-def test_the_trust_switch_allows_full_unpickling(tmp_path, untrusted):
+def test_the_trust_switch_allows_full_unpickling(tmp_path, untrusted,
+                                                 unpickler):
     path = tmp_path / 'own.pth'
     torch.save({'state_dict': {}, 'extra': Fraction(1, 3)}, path)
     with pytest.raises(CheckpointError, match='fractions.Fraction'):
@@ -113,7 +125,8 @@ def test_the_trust_switch_allows_full_unpickling(tmp_path, untrusted):
     ('text', b'not a checkpoint', 'not a PyTorch checkpoint'),
 ])
 def test_files_that_are_no_checkpoint_are_named(tmp_path, kind, content,
-                                                 expected):
+                                                 expected,
+                                                 mmengine_loads_safely):
     path = tmp_path / f'{kind}.pth'
     path.write_bytes(content)
     with pytest.raises(CheckpointError, match=expected) as error:
@@ -122,7 +135,8 @@ def test_files_that_are_no_checkpoint_are_named(tmp_path, kind, content,
 
 
 @pytest.mark.parametrize('zip_format', [True, False])
-def test_a_truncated_checkpoint_is_named(tmp_path, zip_format):
+def test_a_truncated_checkpoint_is_named(tmp_path, zip_format, unpickler,
+                                        mmengine_loads_safely):
     path = tmp_path / 'cut.pth'
     torch.save({'w': torch.ones(10000)}, path,
                _use_new_zipfile_serialization=zip_format)
@@ -133,25 +147,63 @@ def test_a_truncated_checkpoint_is_named(tmp_path, zip_format):
     assert str(path) in str(error.value)
 
 
-def test_runner_checkpoint_resumes_and_loads(tmp_path):
-    runner = make_runner(tmp_path, 'first', max_iters=2)
+SAFETY_HOOK = [dict(type='CheckpointSafetyHook')]
+
+
+def test_runner_checkpoint_resumes_and_loads(tmp_path, unpickler):
+    runner = make_runner(tmp_path, 'first', max_iters=2,
+                         custom_hooks=SAFETY_HOOK)
     runner.train()
     ckpt = tmp_path / 'iter_2.pth'
-    # torch's own default refuses the message hub that mmengine pickles;
-    # the allowlist takes it without full unpickling
-    with pytest.raises(pickle.UnpicklingError):
-        torch.load(ckpt)
+    if torch_load_defaults_to_weights_only():
+        # torch's own default refuses the message hub that mmengine
+        # pickles; the allowlist takes it without full unpickling
+        with pytest.raises(pickle.UnpicklingError):
+            torch.load(ckpt)
     assert read_checkpoint(str(ckpt), trusted=False)['meta']['iter'] == 2
 
-    resumed = make_runner(
-        tmp_path, 'resumed', max_iters=3, resume=True, load_from=str(ckpt))
+    resumed = make_runner(tmp_path, 'resumed', max_iters=3, resume=True,
+                          load_from=str(ckpt), custom_hooks=SAFETY_HOOK)
     resumed.train()
     assert resumed.iter == 3
-    saved = _load_checkpoint(str(ckpt))
+    saved = read_checkpoint(str(ckpt))
     assert saved['meta']['iter'] == 2
     assert 'message_hub' in saved and 'optimizer' in saved
 
-    loaded = make_runner(tmp_path, 'loaded', max_iters=2, load_from=str(ckpt))
-    loaded.load_or_resume()
-    torch.testing.assert_close(loaded.model.linear.weight,
+    tested = make_runner(tmp_path, 'tested', max_iters=2,
+                         load_from=str(ckpt), custom_hooks=SAFETY_HOOK,
+                         test_dataloader=toy_dataloader(), test_cfg=dict(),
+                         test_evaluator=dict(type='ToyMeanOutput'))
+    assert 'mean_output' in tested.test()
+    torch.testing.assert_close(tested.model.linear.weight,
                                saved['state_dict']['linear.weight'])
+    # the hook's changes end with the run
+    assert CheckpointLoader._schemes[''] is not load_local_checkpoint
+
+
+def _pickle_bytes(path: Path) -> bytes:
+    with zipfile.ZipFile(path) as archive:
+        name = next(n for n in archive.namelist() if n.endswith('data.pkl'))
+        return archive.read(name)
+
+
+@pytest.mark.parametrize('numpy_major, core', [('1', b'numpy.core'),
+                                               ('2', b'numpy._core')])
+def test_checkpoints_from_both_ends_of_the_range_load(tmp_path, unpickler,
+                                                     numpy_major, core):
+    """Real Runner checkpoints written by torch 2.1 + numpy 1.26 and by
+    torch 2.14 + numpy 2 (tests/data/checkpoints, made by toy_runner.py)
+    load without trust and resume training, here."""
+    found = sorted(STACK_CHECKPOINTS.glob(f'runner_torch*_numpy{numpy_major}.*'))
+    assert found, f'no numpy {numpy_major} checkpoint in {STACK_CHECKPOINTS}'
+    path = found[0]
+    # the file names numpy's module as that numpy pickles it
+    assert core + b'.multiarray' in _pickle_bytes(path)
+    checkpoint = read_checkpoint(str(path), trusted=False)
+    assert checkpoint['meta']['iter'] == 2
+    assert 'message_hub' in checkpoint
+
+    resumed = make_runner(tmp_path, 'resumed', max_iters=3, resume=True,
+                          load_from=str(path), custom_hooks=SAFETY_HOOK)
+    resumed.train()
+    assert resumed.iter == 3

@@ -1,11 +1,13 @@
 """The ImageNet classifier configs: they build, and with converted official
-weights they reproduce the official outputs (SPEC section 7)."""
+weights they reproduce the official outputs."""
 import pytest
 import torch
 from conftest import (REPO, convert_official_fishnet99, load_reference,
                       reference_input, relative_error)
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+
+pytestmark = pytest.mark.compat
 
 CLS_CONFIGS = sorted(p.name for p in (REPO / 'configs').glob('fish*_in1k.py'))
 REFERENCES = ['224x224', '256x320']

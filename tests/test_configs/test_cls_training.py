@@ -52,6 +52,7 @@ def on_folder_dataset(cfg, data_root, num_classes, work_dir, max_iters=1,
     return cfg
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize('name', CLS_CONFIGS)
 def test_one_iteration_and_evaluation(name, crops, tmp_path):
     root, classes = crops

@@ -38,6 +38,7 @@ USER_CONFIG = REPO / 'tests' / 'data' / 'configs' / \
 @pytest.mark.parametrize('path', [REPO / 'configs' / name
                                   for name in DET_CONFIGS] + [USER_CONFIG],
                          ids=lambda p: p.name)
+@pytest.mark.compat
 def test_detector_loss_and_predict(path):
     from mmdet.testing import demo_mm_inputs
     cfg, model = build_detector(path.name, path.parent)

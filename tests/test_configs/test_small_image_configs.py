@@ -79,6 +79,7 @@ def test_cifar_configs_use_mmpretrain_cifar10_in_data():
         assert cfg.model.backbone.stem_stride == 1
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize('name', CIFAR_CONFIGS)
 def test_cifar_config_one_iteration(name, cifar_folders, tmp_path):
     cfg = Config.fromfile(REPO / 'configs' / name)
@@ -174,6 +175,7 @@ def test_tiny_imagenet_errors_name_the_file(tmp_path):
         TinyImageNet(str(tmp_path), 'test')
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize('name', TINY_CONFIGS)
 def test_tiny_imagenet_config_one_iteration(name, tiny_imagenet_download,
                                             tmp_path):

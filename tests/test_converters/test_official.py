@@ -6,6 +6,8 @@ from mmfishnet.converters import (convert_official_checkpoint, detect_layout,
                                   infer_arch, map_released_key)
 from mmfishnet.models import FishNet, FishNetClsHead
 
+pytestmark = pytest.mark.compat
+
 ARCHS = ['fishnet99', 'fishnet150', 'fishnet201']
 
 
@@ -72,7 +74,7 @@ def _rename(state, rules):
 
 def test_welltrained150_layout():
     released = deterministic_official_state('fishnet150', False)
-    # The inverse of the documented rename (SPEC section 6).
+    # The inverse of the documented key rename of the released weights.
     welltrained = _rename(
         released, {
             'fish.fish.3.0.2.': 'fish.fish.3.1.0.',

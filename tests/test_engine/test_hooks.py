@@ -1,10 +1,14 @@
-"""channels_last and conv-BN fusion give the same outputs as the plain model."""
+"""channels_last and conv-BN fusion give the same outputs as the plain
+model; the hooks' process-wide changes last for their run only."""
 from types import SimpleNamespace
 
 import torch
 import torch.nn as nn
 
-from mmfishnet.engine import ChannelsLastHook, FuseConvBNHook, to_channels_last
+from mmfishnet.checkpoint import atomic_saving, safe_loading
+from mmfishnet.engine import (ChannelsLastHook, CheckpointSafetyHook,
+                              FuseConvBNHook, mmcv_cpu_op_guard,
+                              to_channels_last)
 from mmfishnet.models import FishNet, FishNetClsHead
 
 
@@ -40,8 +44,9 @@ def test_channels_last_hook_gives_the_same_outputs():
     with torch.no_grad():
         expected = model(x)
     runner = SimpleNamespace(model=model)
-    ChannelsLastHook().before_run(runner)
-    ChannelsLastHook().before_run(runner)  # converting twice is harmless
+    hooks = [ChannelsLastHook(), ChannelsLastHook()]
+    for hook in hooks:  # converting twice is harmless
+        hook.before_run(runner)
     conv = model.backbone.stem[0].conv.weight
     assert conv.is_contiguous(memory_format=torch.channels_last)
     seen = []
@@ -52,6 +57,8 @@ def test_channels_last_hook_gives_the_same_outputs():
         actual = model(x)
     assert seen == [True]  # the images reach the backbone as NHWC
     assert relative_error(actual, expected) < 1e-5
+    for hook in hooks:
+        hook.after_run(runner)
 
 
 def test_channels_last_training_step_matches():
@@ -82,3 +89,28 @@ def test_fuse_conv_bn_hook_folds_97_of_150_norms_exactly():
     with torch.no_grad():
         actual = model(x)
     assert relative_error(actual, expected) < 1e-5
+
+
+def test_channels_last_hook_guards_mmcv_ops_for_its_run_on_the_cpu():
+    runner = SimpleNamespace(model=nn.Conv2d(3, 4, 1))
+    hook = ChannelsLastHook()
+    assert not mmcv_cpu_op_guard.active
+    hook.before_run(runner)
+    assert mmcv_cpu_op_guard.active
+    hook.after_run(runner)
+    assert not mmcv_cpu_op_guard.active
+
+
+def test_checkpoint_safety_hook_switches_each_part_for_one_run():
+    runner = SimpleNamespace(model=nn.Linear(1, 1))
+    both = CheckpointSafetyHook()
+    both.before_run(runner)
+    assert safe_loading.active and atomic_saving.active
+    both.after_run(runner)
+    assert not (safe_loading.active or atomic_saving.active)
+
+    only_loading = CheckpointSafetyHook(atomic_saving=False)
+    only_loading.before_run(runner)
+    assert safe_loading.active and not atomic_saving.active
+    only_loading.after_run(runner)
+    assert not safe_loading.active

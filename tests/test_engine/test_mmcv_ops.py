@@ -1,8 +1,33 @@
 """mmcv's CPU kernels under bf16 and channels_last (the op guard)."""
+import pytest
 import torch
 from mmcv.ops import batched_nms, nms, roi_align
+from mmcv.utils import ext_loader
 
-import mmfishnet  # noqa: F401 (installs the guard)
+from mmfishnet.engine.mmcv_ops import guarded_ext_functions, mmcv_cpu_op_guard
+
+pytestmark = pytest.mark.compat
+
+
+@pytest.fixture(autouse=True)
+def guard():
+    with mmcv_cpu_op_guard.scope():
+        yield
+
+
+def test_the_guard_wraps_every_op_while_enabled_and_restores_them():
+    ext = ext_loader.load_ext('_ext', [])
+    wrapped = guarded_ext_functions()
+    assert {'nms', 'roi_align_forward', 'roi_align_backward'} <= set(wrapped)
+    original = ext.nms.__wrapped__
+    mmcv_cpu_op_guard.disable()  # the fixture's enable: off now
+    try:
+        assert ext.nms is original and guarded_ext_functions() == []
+        with pytest.raises(RuntimeError, match='BFloat16|Float'):
+            nms(torch.tensor([[0, 0, 10, 10.]]).bfloat16(),
+                torch.tensor([0.9]).bfloat16(), iou_threshold=0.5)
+    finally:
+        mmcv_cpu_op_guard.enable()
 
 
 def test_roi_align_takes_bf16_and_channels_last():

@@ -6,6 +6,8 @@ from conftest import (convert, convert_official_fishnet99,
 
 from mmfishnet.models import FishNet
 
+pytestmark = pytest.mark.compat
+
 
 def test_round_trip_keeps_every_value(tmp_path):
     state, ckpt = convert_official_fishnet99(tmp_path)

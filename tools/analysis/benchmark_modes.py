@@ -108,6 +108,15 @@ def measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
             warmup: int) -> dict:
     """Time ``phase`` of the model of ``config`` (or of the authors' code
     when ``config`` is ``authors:DIR``) in ``mode``."""
+    from mmfishnet.runtime import tool_safety
+
+    # mmcv's CPU ops (NMS, RoIAlign) take bf16 and channels_last maps
+    with tool_safety(device()):
+        return _measure(config, mode, phase, size, batch, iters, warmup)
+
+
+def _measure(config: str, mode: str, phase: str, size, batch: int,
+             iters: int, warmup: int) -> dict:
     from mmfishnet.engine import float32_head_outputs, to_channels_last
     torch.manual_seed(0)
     authors = config.startswith(AUTHORS_PREFIX)

@@ -27,6 +27,7 @@ from mmengine.runner import load_checkpoint
 from mmengine.visualization import Visualizer
 
 import mmfishnet  # noqa: F401
+from mmfishnet.checkpoint import safe_loading
 from mmfishnet.models import FishNet
 from mmfishnet.runtime.preflight import (check_checkpoint_file,
                                          check_config_path, check_images,
@@ -72,7 +73,9 @@ def build_model(cfg: Config, checkpoint, maps: str) -> torch.nn.Module:
     backbone.init_cfg = None
     model = MODELS.build(cfg.model)
     if checkpoint:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        with safe_loading.scope():
+            load_checkpoint(model, checkpoint, map_location='cpu',
+                            strict=True)
     else:
         model.init_weights()
     return model.eval()

@@ -20,6 +20,7 @@ from mmpretrain import ImageClassificationInferencer
 import mmfishnet  # noqa: F401
 from mmfishnet.engine import (autocast_context, float32_head_outputs,
                               resolve_amp_dtype, to_channels_last)
+from mmfishnet.runtime import tool_safety
 from mmfishnet.runtime.preflight import (check_checkpoint_file,
                                          check_config_path, check_images,
                                          user_errors_exit)
@@ -40,6 +41,11 @@ def main(argv=None):
         check_checkpoint_file(args.checkpoint, 'checkpoint')
         check_images(args.images)
 
+    with tool_safety(args.device or 'cpu'):
+        classify(args)
+
+
+def classify(args) -> None:
     inferencer = ImageClassificationInferencer(
         args.config, pretrained=args.checkpoint, device=args.device)
     to_channels_last(inferencer.model)

@@ -26,6 +26,7 @@ from pycocotools.coco import COCO
 import mmfishnet  # noqa: F401
 from mmfishnet.engine import (autocast_context, float32_head_outputs,
                               resolve_amp_dtype, to_channels_last)
+from mmfishnet.runtime import tool_safety
 from mmfishnet.runtime.preflight import (check_checkpoint_file,
                                          check_config_path, check_images,
                                          user_errors_exit)
@@ -106,6 +107,11 @@ def main(argv=None):
             raise FileNotFoundError(f'--ann-file {args.ann_file} does not '
                                     'exist')
 
+    with tool_safety(args.device):
+        draw_predictions(args)
+
+
+def draw_predictions(args) -> None:
     model = init_detector(args.config, args.checkpoint, device=args.device)
     to_channels_last(model)
     dtype = None

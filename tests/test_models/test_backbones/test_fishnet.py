@@ -12,7 +12,7 @@ from mmfishnet.models.layers import channel_reduction
 # FishNetClsHead builds its loss in mmpretrain's scope (see tests/conftest.py)
 pytestmark = pytest.mark.usefixtures('mmpretrain_scope')
 
-# (channels, stride) of [stem, stage 0, ..., stage 9] (SPEC 2.1)
+# (channels, stride) of [stem, stage 0, ..., stage 9]
 FEATURES = [(64, 4), (128, 8), (256, 16), (512, 32), (512, 32), (768, 16),
             (512, 8), (320, 4), (832, 8), (1600, 16), (2112, 32)]
 
