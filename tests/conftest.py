@@ -175,6 +175,17 @@ def restore_default_scope():
     DefaultScope._instance_dict.update(before)
 
 
+@pytest.fixture(autouse=True)
+def no_process_patch_left_on():
+    """A Runner that raises never calls ``after_run``, so the hooks of a
+    test that expects an error leave their changes on: undo them."""
+    from mmfishnet.checkpoint import atomic_saving, safe_loading
+    from mmfishnet.engine import mmcv_cpu_op_guard
+    yield
+    for patch in (safe_loading, atomic_saving, mmcv_cpu_op_guard):
+        patch.reset()
+
+
 @pytest.fixture
 def mmpretrain_scope():
     """Build in mmpretrain's default scope. Its heads build their losses

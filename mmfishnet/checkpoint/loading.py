@@ -22,6 +22,8 @@ tar file under a ``.pth`` name) raises :class:`CheckpointError` saying so.
 Remote checkpoints (http://, s3://, ...) keep mmengine's loaders.
 """
 import _compat_pickle
+import codecs
+import collections
 import os
 import os.path as osp
 import pickle
@@ -77,6 +79,19 @@ RUNNER_CHECKPOINT_GLOBALS = [
 ]
 
 
+#: Python types that torch >= 2.6's weights-only unpickler accepts and older
+#: torch's allowlist lacks: protocol 2 pickles bytes (a numpy scalar's raw
+#: data) as ``_codecs.encode(str, 'latin1')``, and torch's LR schedulers keep
+#: ``Counter`` objects (``MultiStepLR.milestones``).
+PLAIN_PYTHON_GLOBALS = {
+    '_codecs.encode': codecs.encode,
+    'builtins.bytearray': bytearray,
+    'builtins.complex': complex,
+    'builtins.set': set,
+    'collections.Counter': collections.Counter,
+}
+
+
 def _pickled_name(entry) -> str:
     if isinstance(entry, tuple):
         return entry[1]
@@ -85,7 +100,7 @@ def _pickled_name(entry) -> str:
 
 def _allowed_by_name() -> Dict[str, object]:
     """``pickled name -> object`` of everything a safe load accepts."""
-    allowed = torch_weights_only_globals()
+    allowed = {**PLAIN_PYTHON_GLOBALS, **torch_weights_only_globals()}
     for entry in RUNNER_CHECKPOINT_GLOBALS:
         allowed[_pickled_name(entry)] = (entry[0] if isinstance(entry, tuple)
                                          else entry)
@@ -136,7 +151,8 @@ def _restricted_pickle_module(refused: List[str]) -> types.ModuleType:
 
 
 def checkpoints_trusted() -> bool:
-    """Whether full unpickling was switched on (``MMFISHNET_TRUST_CHECKPOINTS``)."""
+    """Whether full unpickling was switched on
+    (``MMFISHNET_TRUST_CHECKPOINTS``)."""
     return os.environ.get(TRUST_ENV, '').lower() in ('1', 'true', 'yes')
 
 

@@ -79,6 +79,15 @@ class ProcessPatch:
                 self._revert(self._saved)
                 self._saved = None
 
+    def reset(self) -> None:
+        """Restore the original state now, however many :meth:`enable`
+        calls are open (e.g. those of a run that raised before its end)."""
+        with self._lock:
+            if self._depth:
+                self._depth = 0
+                self._revert(self._saved)
+                self._saved = None
+
     @contextmanager
     def scope(self) -> Iterator[bool]:
         """The change for the duration of a ``with`` block; yields whether

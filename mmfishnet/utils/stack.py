@@ -63,7 +63,7 @@ def check_supported_stack(ranges=None) -> None:
             if supported.required:
                 raise UnsupportedStackError(
                     f'mmfishnet needs {name} {wanted}, which is not '
-                    f'installed (see README.md, "Installation")')
+                    f'installed (see docs/installation.md)')
             continue
         try:
             release = _release(found)
@@ -75,8 +75,8 @@ def check_supported_stack(ranges=None) -> None:
             raise UnsupportedStackError(
                 f'mmfishnet supports {name} {wanted}, but {name} {found} is '
                 f'installed: install a release in that range (pip install '
-                f'"{name}{wanted}"; for torch and mmcv see README.md, '
-                '"Installation")')
+                f'"{name}{wanted}"; for torch and mmcv see '
+                'docs/installation.md)')
         if release >= Version(supported.below):
             warnings.warn(
                 f'mmfishnet is tested with {name} {wanted}; {name} {found} is '

@@ -50,3 +50,13 @@ def test_opt_out_keeps_it_off(monkeypatch):
     with patch.scope() as enabled:
         assert not enabled and state['value'] == 'original'
     assert log == []
+
+
+def test_reset_undoes_every_open_enable():
+    log = []
+    state, patch = make(log)
+    patch.enable()
+    patch.enable()  # e.g. two runs that raised before their after_run
+    patch.reset()
+    assert state['value'] == 'original' and not patch.active
+    assert log == ['apply', 'revert']
