@@ -27,9 +27,13 @@ _LOW_PRECISION = (torch.bfloat16, torch.float16)
 
 
 def _needs_float32(t) -> bool:
-    return (isinstance(t, torch.Tensor) and t.device.type == 'cpu'
-            and (t.dtype in _LOW_PRECISION
-                 or (t.is_floating_point() and not t.is_contiguous())))
+    """A CPU tensor in bf16/fp16, or floating and not contiguous. (The
+    order of the checks keeps the common float32 case cheap.)"""
+    if not isinstance(t, torch.Tensor):
+        return False
+    if t.dtype in _LOW_PRECISION:
+        return t.is_cpu
+    return t.is_floating_point() and not t.is_contiguous() and t.is_cpu
 
 
 def _guard(op: Callable) -> Callable:
