@@ -1,4 +1,5 @@
-# Faster R-CNN, FishNet-150 + FPN, 1x schedule, 8 GPUs x 2 images, MS COCO 2017.
+# Faster R-CNN, FishNet-150 + FPN, 1x schedule, 8 GPUs x 2 images, MS COCO
+# 2017.
 # Paper's result: the paper reports FishNet-150 with Mask R-CNN (see
 # mask_rcnn_fishnet150_fpn_coco.py); no Faster R-CNN number could be checked
 # here. mmdet's R-50 1x baseline: 37.4 box AP.

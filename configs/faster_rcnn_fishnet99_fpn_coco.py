@@ -1,4 +1,5 @@
-# Faster R-CNN with FishNet-99 + FPN, otherwise as faster_rcnn_fishnet150_fpn_coco.py.
+# Faster R-CNN with FishNet-99 + FPN, otherwise as
+# faster_rcnn_fishnet150_fpn_coco.py.
 _base_ = './faster_rcnn_fishnet150_fpn_coco.py'
 model = dict(
     backbone=dict(

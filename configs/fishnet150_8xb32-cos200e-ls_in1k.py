@@ -1,6 +1,7 @@
 # The official "well-trained" FishNet-150 recipe: the plain recipe with a
 # cosine lr schedule over 200 epochs and label smoothing 0.1.
-# Official result: 79.35 / 94.75 top-1 / top-5 (fishnet150_ckpt_welltrained.tar).
+# Official result: 79.35 / 94.75 top-1 / top-5
+# (fishnet150_ckpt_welltrained.tar).
 _base_ = ['./fishnet150_8xb32_in1k.py']
 model = dict(
     head=dict(

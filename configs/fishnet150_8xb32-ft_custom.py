@@ -18,8 +18,8 @@ model = dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
     head=dict(
         num_classes=num_classes,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained,
-                      prefix='head.')))
+        init_cfg=dict(
+            type='Pretrained', checkpoint=pretrained, prefix='head.')))
 data_preprocessor = dict(num_classes=num_classes)
 
 train_dataloader = dict(

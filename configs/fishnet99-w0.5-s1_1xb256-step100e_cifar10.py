@@ -1,4 +1,5 @@
-# The recipe of a published FishNet CIFAR-10 port (its number, not ours: 85.06 %
+# The recipe of a published FishNet CIFAR-10 port (its number, not ours: 85.06
+# %
 # test top-1), on the small-image FishNet-99 of
 # fishnet99-w0.5-s1_1xb128-cos200e_cifar10.py: batch 256, SGD lr 0.1,
 # momentum 0.9, weight decay 1e-4, lr x0.1 every 30 epochs for 100 epochs.

@@ -1,4 +1,5 @@
-# Mask R-CNN with FishNet-201 + FPN, otherwise as mask_rcnn_fishnet150_fpn_coco.py.
+# Mask R-CNN with FishNet-201 + FPN, otherwise as
+# mask_rcnn_fishnet150_fpn_coco.py.
 _base_ = './mask_rcnn_fishnet150_fpn_coco.py'
 model = dict(
     backbone=dict(

@@ -15,7 +15,8 @@ from .utils.stack import check_supported_stack
 
 check_supported_stack()
 
-from .engine import *  # noqa: F401,F403,E402 (registers optim wrapper, loops, hooks)
+# registers the optimizer wrapper, loops and hooks
+from .engine import *  # noqa: F401,F403,E402
 from .models import *  # noqa: F401,F403,E402 (registers the models)
 from .version import __version__  # noqa: E402
 

@@ -41,13 +41,14 @@ def deterministic_official_state(arch, with_num_batches_tracked=True):
         if v.dim() == 4:
             v = v / math.sqrt(shape[1] * shape[2] * shape[3])
         values[key] = v
-    return OrderedDict((k, values[k]) for k in shapes
-                       if with_num_batches_tracked
-                       or not k.endswith('num_batches_tracked'))
+    return OrderedDict(
+        (k, values[k]) for k in shapes
+        if with_num_batches_tracked or not k.endswith('num_batches_tracked'))
 
 
 def reference_input(height, width):
-    x = torch.sin(torch.arange(3 * height * width, dtype=torch.float64) * 0.001)
+    x = torch.sin(
+        torch.arange(3 * height * width, dtype=torch.float64) * 0.001)
     return x.float().reshape(1, 3, height, width)
 
 
@@ -72,15 +73,19 @@ def save_official(path, state, arch='fishnet99'):
         dict(
             epoch=100,
             arch=arch,
-            state_dict={f'module.{k}': v
-                        for k, v in state.items()},
+            state_dict={
+                f'module.{k}': v
+                for k, v in state.items()
+            },
             best_prec1=torch.tensor(77.41),
             optimizer=dict(state={}, param_groups=[dict(lr=0.001)])), path)
 
 
 def convert(src, dst, *extra):
     return subprocess.run(
-        [sys.executable, str(CONVERTER), str(src), str(dst), *extra],
+        [sys.executable,
+         str(CONVERTER),
+         str(src), str(dst), *extra],
         capture_output=True,
         text=True)
 
@@ -106,7 +111,9 @@ def tiny_coco():
     return TINY_COCO
 
 
-def write_object_crops(root, num_classes=5, train_per_class=4,
+def write_object_crops(root,
+                       num_classes=5,
+                       train_per_class=4,
                        val_per_class=2):
     """An ImageNet-style folder dataset (root/{train,val}/<class>/*.jpg) of
     real object crops: the largest COCO boxes of the ``num_classes`` most
@@ -145,11 +152,15 @@ def write_pattern_dataset(root, per_class=16, size=64, seed=0):
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size]
     classes = {
-        'horizontal': lambda p: (yy + p) // 6 % 2,
-        'vertical': lambda p: (xx + p) // 6 % 2,
-        'checker': lambda p: ((xx + p) // 8 + (yy + p) // 8) % 2,
-        'disc': lambda p: ((xx - size / 2 - p / 4)**2 +
-                           (yy - size / 2)**2 < (size / 3)**2),
+        'horizontal':
+        lambda p: (yy + p) // 6 % 2,
+        'vertical':
+        lambda p: (xx + p) // 6 % 2,
+        'checker':
+        lambda p: ((xx + p) // 8 + (yy + p) // 8) % 2,
+        'disc':
+        lambda p: ((xx - size / 2 - p / 4)**2 + (yy - size / 2)**2 <
+                   (size / 3)**2),
     }
     for name, pattern in classes.items():
         folder = root / 'train' / name
@@ -158,8 +169,9 @@ def write_pattern_dataset(root, per_class=16, size=64, seed=0):
             mask = pattern(int(rng.integers(0, 12)))[..., None]
             fg, bg = rng.integers(0, 256, (2, 3))
             img = np.where(mask, fg, bg) + rng.normal(0, 20, (size, size, 3))
-            cv2.imwrite(str(folder / f'{i}.png'),
-                        np.clip(img, 0, 255).astype(np.uint8))
+            cv2.imwrite(
+                str(folder / f'{i}.png'),
+                np.clip(img, 0, 255).astype(np.uint8))
     return sorted(classes)
 
 

@@ -84,10 +84,13 @@ print(json.dumps(dict(changed=changed(before, after), registered=ours)))
 
 def test_import_changes_nothing_but_registries():
     result = subprocess.run([sys.executable, '-c', PROBE],
-                            capture_output=True, text=True)
+                            capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report['changed'] == []
-    assert {'FishNet', 'FishNetClsHead', 'CheckpointSafetyHook',
-            'ChannelsLastHook', 'MixedPrecisionOptimWrapper',
-            'AutocastValLoop', 'TinyImageNet'} <= set(report['registered'])
+    assert {
+        'FishNet', 'FishNetClsHead', 'CheckpointSafetyHook',
+        'ChannelsLastHook', 'MixedPrecisionOptimWrapper', 'AutocastValLoop',
+        'TinyImageNet'
+    } <= set(report['registered'])

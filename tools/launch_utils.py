@@ -12,8 +12,7 @@ from mmengine.runner import Runner
 
 import mmfishnet  # noqa: F401 (registers FishNet and the hooks)
 from mmfishnet.checkpoint import trust_checkpoints
-from mmfishnet.runtime import (AMP_DTYPES, MEMORY_FORMATS,
-                               adapt_config_to_cpu,
+from mmfishnet.runtime import (AMP_DTYPES, MEMORY_FORMATS, adapt_config_to_cpu,
                                add_checkpoint_safety_hook, check_neck_channels,
                                enable_amp, enable_compile,
                                init_cpu_distributed, set_memory_format)

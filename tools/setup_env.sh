@@ -9,7 +9,8 @@
 #   oldest            torch 2.1.2 + torchvision 0.16.2, numpy 1.26, mmcv 2.1.0 built with C++17
 #                     (the stack OpenMMLab's prebuilt mmcv 2.1.0 wheels are made for)
 # Both get mmengine 0.10.7, mmcv 2.1.0 with its compiled ops, mmdet 3.3.0,
-# mmpretrain 1.2.0, pycocotools, pytest and mmfishnet in editable mode. It is
+# mmpretrain 1.2.0, pycocotools, pytest, flake8, isort, yapf and mmfishnet in
+# editable mode. It is
 # idempotent: when nothing changed, a re-run only checks the imports. mmcv 2.1.0
 # ships only as a source release, so its wheel is built once per machine and torch
 # version and kept in a cache outside the checkout:
@@ -157,8 +158,9 @@ fi
 # mmcv's own runtime requirements (the wheel was installed without them).
 "${pip[@]}" addict packaging Pillow pyyaml regex yapf "$OPENCV_SPEC" "$NUMPY_SPEC"
 
-log "installing mmdet $MMDET_VERSION, mmpretrain $MMPRETRAIN_VERSION, pycocotools, pytest"
+log "installing mmdet $MMDET_VERSION, mmpretrain $MMPRETRAIN_VERSION, pycocotools, pytest, linters"
 "${pip[@]}" "mmdet==$MMDET_VERSION" "mmpretrain==$MMPRETRAIN_VERSION" pycocotools pytest \
+  flake8 isort yapf \
   "$NUMPY_SPEC" "$OPENCV_SPEC"
 
 log "installing mmfishnet (editable)"

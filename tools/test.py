@@ -3,7 +3,8 @@ classifiers, as the config's test_evaluator says.
 
     python tools/test.py CONFIG CHECKPOINT [--out results.pkl] [--amp]
         [--fuse-conv-bn] [--compile] [--memory-format contiguous]
-    python tools/test.py CONFIG CHECKPOINT --format-only --outfile-prefix DIR/name
+    python tools/test.py CONFIG CHECKPOINT --format-only \
+        --outfile-prefix DIR/name
     tools/dist_test.sh CONFIG CHECKPOINT GPUS [same options]
 """
 import argparse
@@ -59,8 +60,10 @@ def main():
             raise SystemExit('--out must be a .pkl file')
         dump_type = ('DumpDetResults'
                      if cfg.get('default_scope') == 'mmdet' else 'DumpResults')
-        cfg.test_evaluator = [*evaluators,
-                              dict(type=dump_type, out_file_path=args.out)]
+        cfg.test_evaluator = [
+            *evaluators,
+            dict(type=dump_type, out_file_path=args.out)
+        ]
     with user_errors_exit():
         runner = build_runner(cfg)
         check_checkpoint_fits(runner.model, args.checkpoint,

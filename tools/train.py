@@ -47,19 +47,23 @@ def main():
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
         for path in remove_partial_files(cfg.work_dir):
-            print_log(f'removed {path}, left by an interrupted save',
-                      logger='current')
+            print_log(
+                f'removed {path}, left by an interrupted save',
+                logger='current')
         cfg.load_from = newest_complete_checkpoint(cfg.work_dir)
         cfg.resume = cfg.load_from is not None
         if not cfg.resume:
-            print_log(f'--resume: no complete checkpoint in {cfg.work_dir}, '
-                      'starting from scratch', logger='current')
+            print_log(
+                f'--resume: no complete checkpoint in {cfg.work_dir}, '
+                'starting from scratch',
+                logger='current')
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     with user_errors_exit():
         if cfg.get('load_from'):
-            check_checkpoint_file(cfg.load_from, '--resume' if cfg.get(
-                'resume') else 'load_from')
+            check_checkpoint_file(
+                cfg.load_from,
+                '--resume' if cfg.get('resume') else 'load_from')
         runner = build_runner(cfg)
         if cfg.get('load_from') and not cfg.get('resume'):
             check_checkpoint_fits(runner.model, cfg.load_from, 'load_from')

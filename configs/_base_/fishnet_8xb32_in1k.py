@@ -1,8 +1,9 @@
-# The official FishNet ImageNet-1k recipe (kevin-ssy/FishNet main.py and README):
-# 8 GPUs x 32 images = batch 256, SGD lr 0.1 momentum 0.9, weight decay 1e-4 on
-# all parameters (BN and biases included), lr x0.1 every 30 epochs for 100
-# epochs; RandomResizedCrop 224 (scale 0.08-1, ratio 3/4-4/3), horizontal
-# flip, PCA lighting 0.1; evaluation: short side 256, center crop 224.
+# The official FishNet ImageNet-1k recipe (kevin-ssy/FishNet main.py and
+# README): 8 GPUs x 32 images = batch 256, SGD lr 0.1 momentum 0.9, weight
+# decay 1e-4 on all parameters (BN and biases included), lr x0.1 every 30
+# epochs for 100 epochs; RandomResizedCrop 224 (scale 0.08-1, ratio
+# 3/4-4/3), horizontal flip, PCA lighting 0.1; evaluation: short side 256,
+# center crop 224.
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',
@@ -53,7 +54,7 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 # mmpretrain's check: stop before the first iteration if a dataset's class
 # count differs from num_classes (e.g. when fine-tuning on your own classes).
 # CheckpointSafetyHook: safe loading and crash-safe saving of checkpoints for
-# the run (see README, "What `import mmfishnet` changes").
+# the run (docs/checkpoints.md).
 custom_hooks = [
     dict(type='ClassNumCheckHook'),
     dict(type='CheckpointSafetyHook')

@@ -1,15 +1,17 @@
 # FishNet for small images (CIFAR 32x32, Tiny ImageNet 64x64) and its recipe,
-# shared by the *_cifar10.py and *_tiny-imagenet.py configs. `stem_stride` keeps the input
+# shared by the *_cifar10.py and *_tiny-imagenet.py configs. `stem_stride`
+# keeps the input
 # resolution (1) or halves it (2) before the first stage, so that the tail goes
 # down to 4x4 and the body and head work at 32/16/8/4 (instead of the ImageNet
 # stem's /4, which leaves a 32x32 image with 1x1 maps at the bottom);
 # `widen_factor` scales every channel width (0.5: 3.9 M parameters for
 # FishNet-99); `zero_init_residual` starts every block as its shortcut, which
-# keeps the from-scratch activations bounded. The classifier's input is the head's last map: 2112 channels
+# keeps the from-scratch activations bounded. The classifier's input is the
+# head's last map: 2112 channels
 # times widen_factor.
 custom_imports = dict(imports=['mmfishnet'], allow_failed_imports=False)
-# Safe loading and crash-safe saving of checkpoints for the run (see README,
-# "What `import mmfishnet` changes").
+# Safe loading and crash-safe saving of checkpoints for the run
+# (docs/checkpoints.md).
 custom_hooks = [dict(type='CheckpointSafetyHook')]
 arch = 'fishnet99'
 stem_stride = 1
@@ -34,8 +36,11 @@ model = dict(
         # The authors' rule (std sqrt(2 / num_classes)) suits 1000 classes;
         # with 10 it starts at logits of magnitude 10 (loss 7 instead of 2.3).
         init_cfg=[
-            dict(type='Kaiming', layer='Conv2d', mode='fan_out',
-                 nonlinearity='relu'),
+            dict(
+                type='Kaiming',
+                layer='Conv2d',
+                mode='fan_out',
+                nonlinearity='relu'),
             dict(type='Constant', layer='BatchNorm2d', val=1, bias=0),
             dict(type='Normal', layer='Linear', std=0.01, bias=0),
         ]))

@@ -66,10 +66,7 @@ test_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 # evaluated once, after training, by tools/test.py
 val_dataloader = val_evaluator = val_cfg = None
 
-train_cfg = dict(
-    _delete_=True,
-    type='IterBasedTrainLoop',
-    max_iters=max_iters)
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters)
 optim_wrapper = dict(
     optimizer=dict(lr=0.02), clip_grad=dict(max_norm=35, norm_type=2))
 param_scheduler = [

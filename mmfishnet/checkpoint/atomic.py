@@ -5,11 +5,11 @@ path (``LocalBackend.put`` for local paths), which opens the final name and
 writes into it: a process killed meanwhile leaves a truncated ``epoch_N.pth``
 that resume then trips over. While :data:`atomic_saving` is enabled (the
 ``CheckpointSafetyHook`` of :mod:`mmfishnet.engine.hooks` enables it for one
-run), :class:`AtomicLocalBackend` is mmengine's ``local`` backend: every ``put`` /
-``put_text`` writes a hidden temporary file in the same folder, flushes it to
-disk and renames it over the final name (``os.replace`` is atomic on POSIX
-and Windows), so a reader sees the old file, the new one, or none. mmengine's
-hooks and file names stay as they are.
+run), :class:`AtomicLocalBackend` is mmengine's ``local`` backend: every
+``put`` / ``put_text`` writes a hidden temporary file in the same folder,
+flushes it to disk and renames it over the final name (``os.replace`` is
+atomic on POSIX and Windows), so a reader sees the old file, the new one, or
+none. mmengine's hooks and file names stay as they are.
 
 :func:`newest_complete_checkpoint` is what ``tools/train.py --resume`` uses:
 mmengine's ``last_checkpoint`` pointer when it names a complete file, else the
@@ -24,7 +24,6 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmengine.fileio.backends import registry_utils
 
 from mmfishnet.utils.process_patch import ProcessPatch
-
 from .loading import why_unreadable
 
 TMP_SUFFIX = '.part'
@@ -35,7 +34,8 @@ def _temporary_name(filepath: str) -> str:
     return osp.join(folder, f'.{name}.{os.getpid()}{TMP_SUFFIX}')
 
 
-def write_atomically(data: Union[bytes, str], filepath: str,
+def write_atomically(data: Union[bytes, str],
+                     filepath: str,
                      encoding: str = 'utf-8') -> None:
     """Write ``data`` to ``filepath`` through a temporary file and a rename."""
     filepath = str(filepath)
@@ -71,9 +71,8 @@ def _use_atomic_backend():
 
 
 def _restore_backend(previous) -> None:
-    for registry, key, backend in zip(
-        (registry_utils.backends, registry_utils.prefix_to_backends),
-        ('local', ''), previous):
+    registries = (registry_utils.backends, registry_utils.prefix_to_backends)
+    for registry, key, backend in zip(registries, ('local', ''), previous):
         if backend is None:
             registry.pop(key, None)
         else:
@@ -83,8 +82,10 @@ def _restore_backend(previous) -> None:
 #: :class:`AtomicLocalBackend` is mmengine's backend for local paths while
 #: enabled. Off by default; ``MMFISHNET_ATOMIC_SAVING=0`` keeps it off.
 atomic_saving = ProcessPatch(
-    'atomic checkpoint saving for mmengine', _use_atomic_backend,
-    _restore_backend, opt_out_env='MMFISHNET_ATOMIC_SAVING')
+    'atomic checkpoint saving for mmengine',
+    _use_atomic_backend,
+    _restore_backend,
+    opt_out_env='MMFISHNET_ATOMIC_SAVING')
 
 
 def remove_partial_files(work_dir: str) -> List[str]:
@@ -108,10 +109,11 @@ def newest_complete_checkpoint(work_dir: str) -> Optional[str]:
         with open(pointer) as f:
             named = f.read().strip()
         if named:
-            candidates.append(named if osp.isabs(named) or osp.exists(named)
-                              else osp.join(work_dir, osp.basename(named)))
-    candidates += sorted(glob.glob(osp.join(work_dir, '*.pth')),
-                         key=osp.getmtime, reverse=True)
+            candidates.append(
+                named if osp.isabs(named) or osp.exists(named) else osp.
+                join(work_dir, osp.basename(named)))
+    candidates += sorted(
+        glob.glob(osp.join(work_dir, '*.pth')), key=osp.getmtime, reverse=True)
     for path in candidates:
         if osp.isfile(path) and not why_unreadable(path):
             return path

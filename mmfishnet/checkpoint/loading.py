@@ -74,10 +74,9 @@ RUNNER_CHECKPOINT_GLOBALS = [
     np.dtype,
     *NUMPY_RECONSTRUCT,
     *NUMPY_SCALAR,
-    *(type(np.dtype(t)) for t in (np.float64, np.float32, np.int64, np.int32,
-                                  np.bool_)),
+    *(type(np.dtype(t))
+      for t in (np.float64, np.float32, np.int64, np.int32, np.bool_)),
 ]
-
 
 #: Python types that torch >= 2.6's weights-only unpickler accepts and older
 #: torch's allowlist lacks: protocol 2 pickles bytes (a numpy scalar's raw
@@ -102,8 +101,8 @@ def _allowed_by_name() -> Dict[str, object]:
     """``pickled name -> object`` of everything a safe load accepts."""
     allowed = {**PLAIN_PYTHON_GLOBALS, **torch_weights_only_globals()}
     for entry in RUNNER_CHECKPOINT_GLOBALS:
-        allowed[_pickled_name(entry)] = (entry[0] if isinstance(entry, tuple)
-                                         else entry)
+        allowed[_pickled_name(entry)] = (
+            entry[0] if isinstance(entry, tuple) else entry)
     return allowed
 
 
@@ -230,8 +229,8 @@ def _load_weights_only(filename: str, map_location):
     """torch >= 2.6: torch's weights-only unpickler plus the Runner types."""
     try:
         with torch.serialization.safe_globals(RUNNER_CHECKPOINT_GLOBALS):
-            return torch.load(filename, map_location=map_location,
-                              weights_only=True)
+            return torch.load(
+                filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         if 'Weights only load failed' not in str(e):
             raise
@@ -241,18 +240,18 @@ def _load_weights_only(filename: str, map_location):
                 filename)
         except Exception:  # legacy format: not listable without loading
             found = []
-        raise _refusal(filename, [g for g in found if g not in allowed
-                                  ]) from e
+        raise _refusal(filename, [g for g in found if g not in allowed]) from e
 
 
 def _load_restricted(filename: str, map_location):
     """torch < 2.6: the same allowlist through a restricted unpickler."""
     refused: List[str] = []
     try:
-        checkpoint = torch.load(filename, map_location=map_location,
-                                weights_only=False,
-                                pickle_module=_restricted_pickle_module(
-                                    refused))
+        checkpoint = torch.load(
+            filename,
+            map_location=map_location,
+            weights_only=False,
+            pickle_module=_restricted_pickle_module(refused))
     except Exception as e:
         if refused:
             raise _refusal(filename, refused) from e
@@ -283,8 +282,8 @@ def read_checkpoint(filename: str, map_location=None, trusted: bool = None):
         trusted = checkpoints_trusted()
     try:
         if trusted:
-            return torch.load(filename, map_location=map_location,
-                              weights_only=False)
+            return torch.load(
+                filename, map_location=map_location, weights_only=False)
         if TORCH_SAFE_GLOBALS:
             return _load_weights_only(filename, map_location)
         return _load_restricted(filename, map_location)
@@ -329,5 +328,7 @@ def _restore_loader(previous) -> None:
 #: mmengine loads local checkpoints with :func:`load_local_checkpoint` while
 #: enabled. Off by default; ``MMFISHNET_SAFE_LOADING=0`` keeps it off.
 safe_loading = ProcessPatch(
-    'safe checkpoint loading for mmengine', _use_safe_loader,
-    _restore_loader, opt_out_env='MMFISHNET_SAFE_LOADING')
+    'safe checkpoint loading for mmengine',
+    _use_safe_loader,
+    _restore_loader,
+    opt_out_env='MMFISHNET_SAFE_LOADING')

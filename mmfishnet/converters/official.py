@@ -35,8 +35,9 @@ BN_EPS = 1e-5
 
 def strip_module_prefix(state: StateDict) -> StateDict:
     """Drop the ``module.`` prefix that ``nn.DataParallel`` training added."""
-    return OrderedDict((k[len('module.'):] if k.startswith('module.') else k,
-                        v) for k, v in state.items())
+    return OrderedDict(
+        (k[len('module.'):] if k.startswith('module.') else k, v)
+        for k, v in state.items())
 
 
 def is_official(state: StateDict) -> bool:
@@ -120,13 +121,13 @@ def map_released_key(key: str) -> Optional[str]:
 
     Examples::
 
-        conv1.0.weight                 -> backbone.stem.0.conv.weight
-        fish.fish.0.0.1.bn2.weight     -> backbone.tail1.blocks.1.bn2.weight
-        fish.fish.3.1.bias             -> backbone.bridge.score.5.bias
-        fish.fish.3.3.0.3.weight       -> backbone.bridge.attention.3.weight
-        fish.fish.5.1.0.conv1.weight   -> backbone.body2.transfer.0.conv1.weight
-        fish.fish.9.3.2.weight         -> head.score.2.weight
-        fish.fish.9.4.1.weight         -> head.fc.weight
+        conv1.0.weight               -> backbone.stem.0.conv.weight
+        fish.fish.0.0.1.bn2.weight   -> backbone.tail1.blocks.1.bn2.weight
+        fish.fish.3.1.bias           -> backbone.bridge.score.5.bias
+        fish.fish.3.3.0.3.weight     -> backbone.bridge.attention.3.weight
+        fish.fish.5.1.0.conv1.weight -> backbone.body2.transfer.0.conv1.weight
+        fish.fish.9.3.2.weight       -> head.score.2.weight
+        fish.fish.9.4.1.weight       -> head.fc.weight
     """
     m = re.fullmatch(r'conv([123])\.([01])\.(\w+)', key)
     if m:

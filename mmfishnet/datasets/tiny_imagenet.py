@@ -1,4 +1,5 @@
-"""Tiny ImageNet (200 classes, 64x64) read in the layout it is downloaded in."""
+"""Tiny ImageNet (200 classes, 64x64) read in the layout it is downloaded
+in."""
 import os
 import os.path as osp
 from typing import List

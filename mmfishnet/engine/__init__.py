@@ -10,8 +10,8 @@ from .optim_wrapper import MixedPrecisionOptimWrapper
 
 __all__ = [
     'autocast_context', 'cpu_supports_bf16', 'float32_head_outputs',
-    'resolve_amp_dtype',
-    'ChannelsLastHook', 'CheckpointSafetyHook', 'CompileTestStepHook', 'FuseConvBNHook',
-    'to_channels_last', 'AutocastTestLoop', 'AutocastValLoop',
-    'MixedPrecisionOptimWrapper', 'mmcv_cpu_op_guard'
+    'resolve_amp_dtype', 'ChannelsLastHook', 'CheckpointSafetyHook',
+    'CompileTestStepHook', 'FuseConvBNHook', 'to_channels_last',
+    'AutocastTestLoop', 'AutocastValLoop', 'MixedPrecisionOptimWrapper',
+    'mmcv_cpu_op_guard'
 ]

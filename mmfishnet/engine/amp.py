@@ -23,7 +23,6 @@ from mmengine.device import get_device
 from mmengine.logging import print_log
 
 from mmfishnet.utils.compat import cpu_has_native_bf16, cuda_has_native_bf16
-
 from .mmcv_ops import mmcv_cpu_op_guard
 
 DTYPE_NAMES = {
@@ -50,9 +49,9 @@ def amp_device_type() -> str:
     return device
 
 
-def resolve_amp_dtype(dtype: Union[str, torch.dtype, None] = 'auto',
-                      device_type: Optional[str] = None
-                      ) -> Optional[torch.dtype]:
+def resolve_amp_dtype(
+        dtype: Union[str, torch.dtype, None] = 'auto',
+        device_type: Optional[str] = None) -> Optional[torch.dtype]:
     """The autocast dtype for ``dtype`` on ``device_type``; ``None`` means
     fp32 (no autocast), which is logged once.
 
@@ -87,7 +86,9 @@ def resolve_amp_dtype(dtype: Union[str, torch.dtype, None] = 'auto',
         print_log(
             'mixed precision: this CPU has no native bfloat16 (AVX512-BF16 or '
             'AMX), so bf16 autocast would be slower than float32; running in '
-            'float32', logger='current', level=logging.WARNING)
+            'float32',
+            logger='current',
+            level=logging.WARNING)
         return None
     return torch.bfloat16
 

@@ -11,7 +11,6 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from mmfishnet import checkpoint
-
 from .mmcv_ops import mmcv_cpu_op_guard
 
 
@@ -65,8 +64,9 @@ class ChannelsLastHook(Hook):
             return
         to_channels_last(model)
         model._mmfishnet_channels_last = True
-        print_log('model and inputs in channels_last memory format',
-                  logger='current')
+        print_log(
+            'model and inputs in channels_last memory format',
+            logger='current')
 
     def after_run(self, runner) -> None:
         if self._guarding:
@@ -131,14 +131,16 @@ class FuseConvBNHook(Hook):
         model = _unwrap(runner.model)
         before = _count_norms(model)
         fuse_conv_bn(model)
-        print_log(f'fused {before - _count_norms(model)} of {before} '
-                  'BatchNorm layers into their convolutions',
-                  logger='current')
+        print_log(
+            f'fused {before - _count_norms(model)} of {before} '
+            'BatchNorm layers into their convolutions',
+            logger='current')
 
 
 def _count_norms(model: nn.Module) -> int:
-    return sum(isinstance(m, nn.modules.batchnorm._BatchNorm)
-               for m in model.modules())
+    return sum(
+        isinstance(m, nn.modules.batchnorm._BatchNorm)
+        for m in model.modules())
 
 
 @HOOKS.register_module()
@@ -157,5 +159,6 @@ class CompileTestStepHook(Hook):
     def before_test(self, runner) -> None:
         model = _unwrap(runner.model)
         model.test_step = torch.compile(model.test_step, **self.compile_cfg)
-        print_log(f'test_step compiled with torch.compile({self.compile_cfg})',
-                  logger='current')
+        print_log(
+            f'test_step compiled with torch.compile({self.compile_cfg})',
+            logger='current')

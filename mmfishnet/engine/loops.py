@@ -8,7 +8,6 @@ from mmengine.runner import TestLoop, ValLoop
 
 from mmfishnet.utils.compat import (get_cuda_autocast_dtype,
                                     set_cuda_autocast_dtype)
-
 from .amp import (amp_device_type, cpu_op_guard, float32_head_outputs,
                   resolve_amp_dtype)
 

@@ -99,7 +99,9 @@ def _unwrap_ops(originals: Dict[str, Callable]) -> None:
 #: Wraps the functions of ``mmcv._ext`` while enabled (see the module
 #: docstring). ``MMFISHNET_MMCV_OP_GUARD=0`` keeps it off.
 mmcv_cpu_op_guard = ProcessPatch(
-    'bf16/channels_last guard of mmcv CPU ops', _wrap_ops, _unwrap_ops,
+    'bf16/channels_last guard of mmcv CPU ops',
+    _wrap_ops,
+    _unwrap_ops,
     opt_out_env='MMFISHNET_MMCV_OP_GUARD')
 
 

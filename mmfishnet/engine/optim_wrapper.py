@@ -1,7 +1,7 @@
 """Mixed precision training on CUDA and on the CPU."""
 import logging
 from contextlib import contextmanager, nullcontext
-from typing import Optional, Union
+from typing import Union
 
 import torch
 import torch.nn as nn
@@ -10,7 +10,6 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
 from mmfishnet.utils.compat import grad_scaler
-
 from .amp import (amp_device_type, autocast_context, cpu_op_guard,
                   float32_head_outputs, resolve_amp_dtype)
 
@@ -99,7 +98,8 @@ class MixedPrecisionOptimWrapper(OptimWrapper):
             print_log(
                 'the checkpoint has an fp16 loss scaler state; training now '
                 f'runs in {self.cast_dtype or torch.float32} without loss '
-                'scaling, so it is not used', logger='current',
+                'scaling, so it is not used',
+                logger='current',
                 level=logging.WARNING)
         super().load_state_dict(state_dict)
 

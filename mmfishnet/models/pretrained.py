@@ -9,7 +9,6 @@ from mmfishnet.checkpoint import load_checkpoint_file
 from mmfishnet.converters import (convert_official_checkpoint, infer_arch,
                                   is_official)
 
-
 # The authors' ImageNet files (github.com/kevin-ssy/FishNet, README "Models")
 OFFICIAL_FILES = {
     'fishnet99': 'fishnet99_ckpt.tar',
@@ -19,7 +18,8 @@ OFFICIAL_FILES = {
 CONVERTER = 'tools/model_converters/fishnet2mmpretrain.py'
 
 
-def missing_pretrained_message(checkpoint: str, arch: Optional[str],
+def missing_pretrained_message(checkpoint: str,
+                               arch: Optional[str],
                                option: str = 'model.backbone.init_cfg') -> str:
     """What to do when the pretrained file ``checkpoint`` of a FishNet of
     ``arch`` (``None``: unknown) is absent; ``option`` is the config entry
@@ -33,11 +33,13 @@ def missing_pretrained_message(checkpoint: str, arch: Optional[str],
             f'README "Models"), then run `python {CONVERTER} {official} '
             f'{checkpoint}`.')
     elif arch and arch.startswith('fishnext'):
-        source = ('The authors published no FishNeXt weights: train '
-                  f'configs/{arch}_8xb32_in1k.py first and use its checkpoint.')
+        source = (
+            'The authors published no FishNeXt weights: train '
+            f'configs/{arch}_8xb32_in1k.py first and use its checkpoint.')
     else:
-        source = ('For the ImageNet FishNet-99/150/201 weights, convert the '
-                  f'authors\' file with `python {CONVERTER} SRC {checkpoint}`.')
+        source = (
+            'For the ImageNet FishNet-99/150/201 weights, convert the '
+            f'authors\' file with `python {CONVERTER} SRC {checkpoint}`.')
     return (f'{what} do not exist (absolute path: {osp.abspath(checkpoint)}). '
             f'{source} Or point to another file with --cfg-options '
             f'{option}.checkpoint=PATH, or train from scratch with '
@@ -74,8 +76,8 @@ def load_pretrained_state(checkpoint: str,
         official_arch = infer_arch(state)
         if arch is not None and arch != official_arch:
             raise ValueError(
-                f'{checkpoint} is the official {official_arch} checkpoint, but '
-                f'the config builds a {arch}: use the {arch} weights '
+                f'{checkpoint} is the official {official_arch} checkpoint, '
+                f'but the config builds a {arch}: use the {arch} weights '
                 f'({OFFICIAL_FILES.get(arch, "none published")}) or set '
                 f"model.backbone.arch='{official_arch}'.")
         MMLogger.get_current_instance().info(
@@ -93,8 +95,10 @@ def load_pretrained_state(checkpoint: str,
     return state
 
 
-def check_state_keys(required: Iterable[str], state: Dict[str, Tensor],
-                     owner: str, source: str,
+def check_state_keys(required: Iterable[str],
+                     state: Dict[str, Tensor],
+                     owner: str,
+                     source: str,
                      extra_allowed: Tuple[str, ...] = ()) -> None:
     """Raise ``KeyError`` naming the ``required`` keys that ``state`` lacks
     (``num_batches_tracked`` counters may be absent) and the keys of

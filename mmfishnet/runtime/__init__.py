@@ -8,7 +8,7 @@ from .speed import (AMP_DTYPES, MEMORY_FORMATS, enable_amp, enable_compile,
 
 __all__ = [
     'adapt_config_to_cpu', 'init_cpu_distributed', 'check_neck_channels',
-    'add_checkpoint_safety_hook', 'tool_safety',
-    'AMP_DTYPES', 'MEMORY_FORMATS', 'enable_amp', 'enable_compile',
-    'enable_fuse_conv_bn', 'set_memory_format'
+    'add_checkpoint_safety_hook', 'tool_safety', 'AMP_DTYPES',
+    'MEMORY_FORMATS', 'enable_amp', 'enable_compile', 'enable_fuse_conv_bn',
+    'set_memory_format'
 ]

@@ -62,8 +62,10 @@ def adapt_config_to_cpu(cfg: Config) -> List[str]:
         wrapper['device_ids'] = None  # DDP over CPU modules
         cfg.model_wrapper_cfg = wrapper
     for line in changes:
-        print_log(f'CUDA is not available: {line}', logger='current',
-                  level=logging.WARNING)
+        print_log(
+            f'CUDA is not available: {line}',
+            logger='current',
+            level=logging.WARNING)
     return changes
 
 
@@ -81,5 +83,3 @@ def init_cpu_distributed() -> None:
         f'{dist.get_world_size()} joined a gloo process group on the CPU',
         logger='current',
         level=logging.WARNING)
-
-

@@ -18,7 +18,7 @@ from mmfishnet.checkpoint import (CheckpointError, check_readable,
 from mmfishnet.converters import is_official
 from mmfishnet.models import FishNet
 from mmfishnet.models.pretrained import (CONVERTER, load_pretrained_state,
-                                        missing_pretrained_message)
+                                         missing_pretrained_message)
 
 FISHNET_TYPES = ('FishNet', 'mmfishnet.FishNet', FishNet)
 DETECTOR_PARTS = {'rpn_head', 'roi_head', 'bbox_head', 'mask_head'}
@@ -48,8 +48,8 @@ def check_config_path(path: str) -> None:
         return
     folder = osp.dirname(path) or '.'
     names = [osp.basename(p) for p in glob.glob(osp.join(folder, '*.py'))]
-    close = difflib.get_close_matches(osp.basename(path), names, n=3,
-                                      cutoff=0.6)
+    close = difflib.get_close_matches(
+        osp.basename(path), names, n=3, cutoff=0.6)
     if close:
         hint = f'Did you mean {", ".join(osp.join(folder, c) for c in close)}?'
     elif names:
@@ -106,9 +106,8 @@ def check_pretrained_files(cfg: Config) -> None:
         init_cfgs = node.get('init_cfg')
         init_cfgs = init_cfgs if isinstance(init_cfgs, list) else [init_cfgs]
         for init_cfg in init_cfgs:
-            if not (isinstance(init_cfg, dict)
-                    and init_cfg.get('type') == 'Pretrained'
-                    and _local(init_cfg.get('checkpoint'))):
+            if not (isinstance(init_cfg, dict) and init_cfg.get('type')
+                    == 'Pretrained' and _local(init_cfg.get('checkpoint'))):
                 continue
             checkpoint = init_cfg['checkpoint']
             arch = node.get('arch') if node.get('type') in FISHNET_TYPES \
@@ -121,9 +120,11 @@ def check_pretrained_files(cfg: Config) -> None:
             check_checkpoint_file(checkpoint, f'{path}.init_cfg.checkpoint')
             if arch is not None:
                 try:
-                    state = load_pretrained_state(checkpoint,
-                                                  init_cfg.get('prefix', ''),
-                                                  'backbone.', arch=arch)
+                    state = load_pretrained_state(
+                        checkpoint,
+                        init_cfg.get('prefix', ''),
+                        'backbone.',
+                        arch=arch)
                     FishNet.check_state_arch(state, arch, checkpoint)
                 except (ValueError, KeyError) as e:
                     raise UserInputError(
@@ -140,8 +141,8 @@ def check_dataset_files(cfg: Config, splits=('train', 'val', 'test')):
         loader = cfg.get(f'{split}_dataloader')
         if not isinstance(loader, dict):
             continue
-        for path, node in _dicts(loader.get('dataset'),
-                                 f'{split}_dataloader.dataset'):
+        for path, node in _dicts(
+                loader.get('dataset'), f'{split}_dataloader.dataset'):
             root = node.get('data_root') or ''
             ann_file, prefix = node.get('ann_file'), node.get('data_prefix')
             if isinstance(prefix, dict):

@@ -16,8 +16,9 @@ def add_checkpoint_safety_hook(cfg: Config) -> None:
     """Add ``CheckpointSafetyHook`` to ``cfg.custom_hooks`` unless the
     config has one already (whose switches are then kept)."""
     hooks = list(cfg.get('custom_hooks') or [])
-    if not any(h.get('type') in (SAFETY_HOOK, f'mmfishnet.{SAFETY_HOOK}')
-               for h in hooks):
+    if not any(
+            h.get('type') in (SAFETY_HOOK, f'mmfishnet.{SAFETY_HOOK}')
+            for h in hooks):
         hooks.append(dict(type=SAFETY_HOOK))
     cfg.custom_hooks = hooks
 

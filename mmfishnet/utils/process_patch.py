@@ -59,7 +59,8 @@ class ProcessPatch:
                 if not self._told_opted_out:
                     print_log(
                         f'{self.name}: off ({self.opt_out_env}='
-                        f'{os.environ[self.opt_out_env]})', logger='current',
+                        f'{os.environ[self.opt_out_env]})',
+                        logger='current',
                         level=logging.INFO)
                     self._told_opted_out = True
                 return False

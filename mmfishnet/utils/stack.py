@@ -69,9 +69,9 @@ def check_supported_stack(ranges=None) -> None:
             release = _release(found)
         except InvalidVersion:
             continue  # a local build with a free-form version: trust it
-        if release < Version(supported.minimum) or (
-                release >= Version(supported.below)
-                and not supported.newer_ok):
+        if release < Version(
+                supported.minimum) or (release >= Version(supported.below)
+                                       and not supported.newer_ok):
             raise UnsupportedStackError(
                 f'mmfishnet supports {name} {wanted}, but {name} {found} is '
                 f'installed: install a release in that range (pip install '
@@ -80,4 +80,5 @@ def check_supported_stack(ranges=None) -> None:
         if release >= Version(supported.below):
             warnings.warn(
                 f'mmfishnet is tested with {name} {wanted}; {name} {found} is '
-                'newer and untested', stacklevel=3)
+                'newer and untested',
+                stacklevel=3)

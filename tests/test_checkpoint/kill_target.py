@@ -36,8 +36,9 @@ class Inputs(Dataset):
         return 10**6
 
     def __getitem__(self, i):
-        return dict(inputs=torch.randn(1500,
-                                       generator=torch.Generator().manual_seed(i)))
+        return dict(
+            inputs=torch.randn(
+                1500, generator=torch.Generator().manual_seed(i)))
 
 
 class SayTraining(Hook):
@@ -56,16 +57,24 @@ def main(work_dir: str, max_iters: int):
     runner = Runner(
         model=WideModel(),
         work_dir=work_dir,
-        train_dataloader=dict(dataset=Inputs(), batch_size=2, num_workers=0,
-                              sampler=dict(type='DefaultSampler')),
+        train_dataloader=dict(
+            dataset=Inputs(),
+            batch_size=2,
+            num_workers=0,
+            sampler=dict(type='DefaultSampler')),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=1e-3, momentum=0.9)),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(
-            checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=False,
-                            max_keep_ckpts=3),
+            checkpoint=dict(
+                type='CheckpointHook',
+                interval=1,
+                by_epoch=False,
+                max_keep_ckpts=3),
             logger=dict(type='LoggerHook', interval=50)),
-        custom_hooks=[dict(type=SayTraining),
-                      dict(type='CheckpointSafetyHook')],
+        custom_hooks=[
+            dict(type=SayTraining),
+            dict(type='CheckpointSafetyHook')
+        ],
         load_from=resume_from,
         resume=resume_from is not None)
     runner.train()

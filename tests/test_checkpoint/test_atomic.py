@@ -91,8 +91,11 @@ def test_sigkill_at_random_points_never_leaves_a_partial_checkpoint(tmp_path):
         expected = iteration(newest_complete_checkpoint(str(tmp_path)))
         remove_partial_files(str(tmp_path))
         proc = subprocess.Popen(
-            [sys.executable, str(TARGET), str(tmp_path), '100000'],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            [sys.executable,
+             str(TARGET), str(tmp_path), '100000'],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
             env=env)
         assert wait_for(proc, 'resumed') == ['resumed', str(expected)]
         wait_for(proc, 'training')
@@ -115,11 +118,17 @@ def test_sigkill_at_random_points_never_leaves_a_partial_checkpoint(tmp_path):
 
     last = iteration(newest_complete_checkpoint(str(tmp_path)))
     done = subprocess.run(
-        [sys.executable, str(TARGET), str(tmp_path), str(last + 2)],
-        capture_output=True, text=True, env=env, timeout=300)
+        [sys.executable,
+         str(TARGET),
+         str(tmp_path),
+         str(last + 2)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f'resumed {last}' in done.stdout
-    assert read_checkpoint(str(tmp_path / f'iter_{last + 2}.pth'))['meta'][
-        'iter'] == last + 2
+    assert read_checkpoint(str(
+        tmp_path / f'iter_{last + 2}.pth'))['meta']['iter'] == last + 2
     print(f'{KILL_POINTS} kills, {interrupted_saves} during a save; resumed '
           f'from iterations {resumed_from}')

@@ -14,9 +14,9 @@ from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 from toy_runner import make_runner, toy_dataloader
 
 from mmfishnet.checkpoint import (TRUST_ENV, CheckpointError,
-                                  load_local_checkpoint, read_checkpoint,
-                                  safe_loading, trust_checkpoints)
-from mmfishnet.checkpoint import loading
+                                  load_local_checkpoint, loading,
+                                  read_checkpoint, safe_loading,
+                                  trust_checkpoints)
 from mmfishnet.utils.compat import (TORCH_SAFE_GLOBALS,
                                     torch_load_defaults_to_weights_only)
 
@@ -67,7 +67,7 @@ class RunsCode:
     """What a malicious checkpoint holds: unpickling it calls os.system."""
 
     def __reduce__(self):
-        return (os.system, ('echo unpickling ran code',))
+        return (os.system, ('echo unpickling ran code', ))
 
 
 @pytest.fixture
@@ -90,14 +90,18 @@ def raise_marker(*args):
 class CallsRaiseMarker:
 
     def __reduce__(self):
-        return (raise_marker, ('called',))
+        return (raise_marker, ('called', ))
 
 
 def test_a_pickle_that_runs_code_is_refused(tmp_path, untrusted, unpickler,
-                                             mmengine_loads_safely):
+                                            mmengine_loads_safely):
     path = tmp_path / 'evil.pth'
-    torch.save({'state_dict': {}, 'payload': RunsCode(),
-                'more': CallsRaiseMarker()}, path)
+    torch.save(
+        {
+            'state_dict': {},
+            'payload': RunsCode(),
+            'more': CallsRaiseMarker()
+        }, path)
     with pytest.raises(CheckpointError) as error:
         _load_checkpoint(str(path))
     message = str(error.value)
@@ -120,13 +124,15 @@ def test_the_trust_switch_allows_full_unpickling(tmp_path, untrusted,
 
 @pytest.mark.parametrize('kind, content, expected', [
     ('empty', b'', 'empty'),
-    ('json', json.dumps({'state_dict': {}}).encode(), 'JSON file'),
+    ('json', json.dumps({
+        'state_dict': {}
+    }).encode(), 'JSON file'),
     ('html', b'<!DOCTYPE html><html>quota exceeded</html>', 'HTML'),
     ('text', b'not a checkpoint', 'not a PyTorch checkpoint'),
 ])
 def test_files_that_are_no_checkpoint_are_named(tmp_path, kind, content,
-                                                 expected,
-                                                 mmengine_loads_safely):
+                                                expected,
+                                                mmengine_loads_safely):
     path = tmp_path / f'{kind}.pth'
     path.write_bytes(content)
     with pytest.raises(CheckpointError, match=expected) as error:
@@ -136,9 +142,10 @@ def test_files_that_are_no_checkpoint_are_named(tmp_path, kind, content,
 
 @pytest.mark.parametrize('zip_format', [True, False])
 def test_a_truncated_checkpoint_is_named(tmp_path, zip_format, unpickler,
-                                        mmengine_loads_safely):
+                                         mmengine_loads_safely):
     path = tmp_path / 'cut.pth'
-    torch.save({'w': torch.ones(10000)}, path,
+    torch.save({'w': torch.ones(10000)},
+               path,
                _use_new_zipfile_serialization=zip_format)
     data = path.read_bytes()
     path.write_bytes(data[:len(data) // 2])
@@ -151,8 +158,8 @@ SAFETY_HOOK = [dict(type='CheckpointSafetyHook')]
 
 
 def test_runner_checkpoint_resumes_and_loads(tmp_path, unpickler):
-    runner = make_runner(tmp_path, 'first', max_iters=2,
-                         custom_hooks=SAFETY_HOOK)
+    runner = make_runner(
+        tmp_path, 'first', max_iters=2, custom_hooks=SAFETY_HOOK)
     runner.train()
     ckpt = tmp_path / 'iter_2.pth'
     if torch_load_defaults_to_weights_only():
@@ -162,18 +169,28 @@ def test_runner_checkpoint_resumes_and_loads(tmp_path, unpickler):
             torch.load(ckpt)
     assert read_checkpoint(str(ckpt), trusted=False)['meta']['iter'] == 2
 
-    resumed = make_runner(tmp_path, 'resumed', max_iters=3, resume=True,
-                          load_from=str(ckpt), custom_hooks=SAFETY_HOOK)
+    resumed = make_runner(
+        tmp_path,
+        'resumed',
+        max_iters=3,
+        resume=True,
+        load_from=str(ckpt),
+        custom_hooks=SAFETY_HOOK)
     resumed.train()
     assert resumed.iter == 3
     saved = read_checkpoint(str(ckpt))
     assert saved['meta']['iter'] == 2
     assert 'message_hub' in saved and 'optimizer' in saved
 
-    tested = make_runner(tmp_path, 'tested', max_iters=2,
-                         load_from=str(ckpt), custom_hooks=SAFETY_HOOK,
-                         test_dataloader=toy_dataloader(), test_cfg=dict(),
-                         test_evaluator=dict(type='ToyMeanOutput'))
+    tested = make_runner(
+        tmp_path,
+        'tested',
+        max_iters=2,
+        load_from=str(ckpt),
+        custom_hooks=SAFETY_HOOK,
+        test_dataloader=toy_dataloader(),
+        test_cfg=dict(),
+        test_evaluator=dict(type='ToyMeanOutput'))
     assert 'mean_output' in tested.test()
     torch.testing.assert_close(tested.model.linear.weight,
                                saved['state_dict']['linear.weight'])
@@ -190,11 +207,12 @@ def _pickle_bytes(path: Path) -> bytes:
 @pytest.mark.parametrize('numpy_major, core', [('1', b'numpy.core'),
                                                ('2', b'numpy._core')])
 def test_checkpoints_from_both_ends_of_the_range_load(tmp_path, unpickler,
-                                                     numpy_major, core):
+                                                      numpy_major, core):
     """Real Runner checkpoints written by torch 2.1 + numpy 1.26 and by
     torch 2.14 + numpy 2 (tests/data/checkpoints, made by toy_runner.py)
     load without trust and resume training, here."""
-    found = sorted(STACK_CHECKPOINTS.glob(f'runner_torch*_numpy{numpy_major}.*'))
+    found = sorted(
+        STACK_CHECKPOINTS.glob(f'runner_torch*_numpy{numpy_major}.*'))
     assert found, f'no numpy {numpy_major} checkpoint in {STACK_CHECKPOINTS}'
     path = found[0]
     # the file names numpy's module as that numpy pickles it
@@ -203,7 +221,12 @@ def test_checkpoints_from_both_ends_of_the_range_load(tmp_path, unpickler,
     assert checkpoint['meta']['iter'] == 2
     assert 'message_hub' in checkpoint
 
-    resumed = make_runner(tmp_path, 'resumed', max_iters=3, resume=True,
-                          load_from=str(path), custom_hooks=SAFETY_HOOK)
+    resumed = make_runner(
+        tmp_path,
+        'resumed',
+        max_iters=3,
+        resume=True,
+        load_from=str(path),
+        custom_hooks=SAFETY_HOOK)
     resumed.train()
     assert resumed.iter == 3

@@ -44,8 +44,9 @@ class ToyDataset(Dataset):
 
     def __getitem__(self, i):
         g = torch.Generator().manual_seed(i)
-        return dict(inputs=torch.randn(2, generator=g),
-                    labels=torch.randn(1, generator=g))
+        return dict(
+            inputs=torch.randn(2, generator=g),
+            labels=torch.randn(1, generator=g))
 
 
 @METRICS.register_module(force=True)
@@ -76,12 +77,11 @@ def make_runner(work_dir, name, max_iters, **kwargs):
         experiment_name=name,
         train_dataloader=toy_dataloader(),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
-        param_scheduler=dict(type='MultiStepLR', milestones=[1],
-                             by_epoch=False),
+        param_scheduler=dict(
+            type='MultiStepLR', milestones=[1], by_epoch=False),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(
-            checkpoint=dict(type='CheckpointHook', interval=1,
-                            by_epoch=False),
+            checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=False),
             logger=dict(type='LoggerHook', interval=1)),
         **kwargs)
 

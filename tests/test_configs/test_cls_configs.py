@@ -22,14 +22,15 @@ def build_from_config(name, **backbone_overrides):
 
 
 def test_all_classifier_configs_are_found():
-    assert {'fishnet99_8xb32_in1k.py', 'fishnet150_8xb32_in1k.py',
-            'fishnet201_8xb32_in1k.py', 'fishnet150_8xb32-cos200e-ls_in1k.py',
-            'fishnet201_8xb32-cos200e-ls_in1k.py', 'fishnext99_8xb32_in1k.py',
-            'fishnext150_8xb32_in1k.py', 'fishnext201_8xb32_in1k.py',
-            'fishnet150-maxpool3x3_8xb32_in1k.py',
-            'fishnet150-avgpool2x2_8xb32_in1k.py',
-            'fishnet150-conv_8xb32_in1k.py',
-            'fishnet150_8xb32-amp_in1k.py'} <= set(CLS_CONFIGS)
+    assert {
+        'fishnet99_8xb32_in1k.py', 'fishnet150_8xb32_in1k.py',
+        'fishnet201_8xb32_in1k.py', 'fishnet150_8xb32-cos200e-ls_in1k.py',
+        'fishnet201_8xb32-cos200e-ls_in1k.py', 'fishnext99_8xb32_in1k.py',
+        'fishnext150_8xb32_in1k.py', 'fishnext201_8xb32_in1k.py',
+        'fishnet150-maxpool3x3_8xb32_in1k.py',
+        'fishnet150-avgpool2x2_8xb32_in1k.py', 'fishnet150-conv_8xb32_in1k.py',
+        'fishnet150_8xb32-amp_in1k.py'
+    } <= set(CLS_CONFIGS)
 
 
 @pytest.fixture(scope='module')
@@ -64,10 +65,10 @@ def test_fpn_maps_match_the_official_model(converted_fishnet99, name):
         flat = feat.double().flatten()
         sample = flat[torch.tensor(ref['sample_index'])]
         assert relative_error(sample, ref['sample']) < 1e-5
-        assert flat.abs().max().item() == pytest.approx(ref['abs_max'],
-                                                        rel=1e-5)
-        assert flat.abs().sum().item() == pytest.approx(ref['abs_sum'],
-                                                        rel=1e-5)
+        assert flat.abs().max().item() == pytest.approx(
+            ref['abs_max'], rel=1e-5)
+        assert flat.abs().sum().item() == pytest.approx(
+            ref['abs_sum'], rel=1e-5)
 
 
 @pytest.mark.parametrize('name', CLS_CONFIGS)

@@ -24,8 +24,14 @@ def crops(tmp_path_factory):
     return root, classes
 
 
-def on_folder_dataset(cfg, data_root, num_classes, work_dir, max_iters=1,
-                      batch_size=4, val_split='val', pipelines=None):
+def on_folder_dataset(cfg,
+                      data_root,
+                      num_classes,
+                      work_dir,
+                      max_iters=1,
+                      batch_size=4,
+                      val_split='val',
+                      pipelines=None):
     """Point ``cfg`` at a folder dataset and a short iteration schedule."""
     cfg.work_dir = str(work_dir)
     cfg.model.head.num_classes = num_classes
@@ -34,14 +40,18 @@ def on_folder_dataset(cfg, data_root, num_classes, work_dir, max_iters=1,
         cfg.model.head.loss.num_classes = num_classes
     train_pipeline, test_pipeline = pipelines or (cfg.train_pipeline,
                                                   cfg.test_pipeline)
-    for loader, split, pipeline in (
-        ('train_dataloader', 'train', train_pipeline),
-        ('val_dataloader', val_split, test_pipeline),
-        ('test_dataloader', val_split, test_pipeline)):
-        cfg[loader].update(batch_size=batch_size, num_workers=0,
-                           persistent_workers=False)
+    for loader, split, pipeline in (('train_dataloader', 'train',
+                                     train_pipeline),
+                                    ('val_dataloader', val_split,
+                                     test_pipeline), ('test_dataloader',
+                                                      val_split,
+                                                      test_pipeline)):
+        cfg[loader].update(
+            batch_size=batch_size, num_workers=0, persistent_workers=False)
         cfg[loader].dataset = ConfigDict(
-            type='CustomDataset', data_root=str(data_root), data_prefix=split,
+            type='CustomDataset',
+            data_root=str(data_root),
+            data_prefix=split,
             pipeline=pipeline)
     cfg.train_cfg = ConfigDict(
         type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
@@ -57,8 +67,7 @@ def on_folder_dataset(cfg, data_root, num_classes, work_dir, max_iters=1,
 def test_one_iteration_and_evaluation(name, crops, tmp_path):
     root, classes = crops
     cfg = on_folder_dataset(
-        Config.fromfile(REPO / 'configs' / name), root, len(classes),
-        tmp_path)
+        Config.fromfile(REPO / 'configs' / name), root, len(classes), tmp_path)
     runner = Runner.from_cfg(cfg)
     runner.train()
     hub = runner.message_hub
@@ -73,9 +82,10 @@ def test_one_iteration_and_evaluation(name, crops, tmp_path):
 def converted_fishnet150(tmp_path_factory):
     """A FishNet-150 checkpoint in the official format, converted."""
     root = tmp_path_factory.mktemp('fishnet150')
-    save_official(root / 'fishnet150_ckpt.tar',
-                  deterministic_official_state('fishnet150', False),
-                  arch='fishnet150')
+    save_official(
+        root / 'fishnet150_ckpt.tar',
+        deterministic_official_state('fishnet150', False),
+        arch='fishnet150')
     result = convert(root / 'fishnet150_ckpt.tar', root / 'fishnet150.pth')
     assert result.returncode == 0, result.stderr
     ckpt = torch.load(root / 'fishnet150.pth', weights_only=False)
@@ -113,8 +123,8 @@ def test_finetuning_with_wrong_class_count_stops(converted_fishnet150, crops,
     checkpoint, _ = converted_fishnet150
     root, classes = crops
     cfg = on_folder_dataset(
-        finetune_config(checkpoint, len(classes)), root, len(classes) + 2,
-        tmp_path)
+        finetune_config(checkpoint, len(classes)), root,
+        len(classes) + 2, tmp_path)
     with pytest.raises(AssertionError, match='num_classes'):
         Runner.from_cfg(cfg).train()
 
@@ -126,8 +136,10 @@ def test_finetuning_from_a_checkpoint_that_does_not_fit(tmp_path):
     assert convert(tmp_path / 'fishnet99_ckpt.tar',
                    tmp_path / 'fishnet99.pth').returncode == 0
     model = MODELS.build(finetune_config(tmp_path / 'fishnet99.pth', 3).model)
-    with pytest.raises(ValueError, match='holds fishnet99 weights, but the '
-                       'config builds a fishnet150'):
+    with pytest.raises(
+            ValueError,
+            match='holds fishnet99 weights, but the '
+            'config builds a fishnet150'):
         model.init_weights()
 
 
@@ -143,8 +155,12 @@ def test_short_training_learns(tmp_path):
     ]
     cfg = on_folder_dataset(
         Config.fromfile(REPO / 'configs' / 'fishnet99_8xb32_in1k.py'),
-        tmp_path / 'patterns', len(classes), tmp_path / 'work',
-        max_iters=40, batch_size=16, val_split='train',
+        tmp_path / 'patterns',
+        len(classes),
+        tmp_path / 'work',
+        max_iters=40,
+        batch_size=16,
+        val_split='train',
         pipelines=(train_pipeline, pipeline))
     cfg.val_evaluator = cfg.test_evaluator = ConfigDict(
         type='Accuracy', topk=(1, ))

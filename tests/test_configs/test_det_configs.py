@@ -12,12 +12,15 @@ DET_CONFIGS = sorted(
 def test_all_detection_configs_are_found():
     expected = {
         f'{det}_fishnet{depth}_fpn_coco.py'
-        for det in ('mask_rcnn', 'faster_rcnn') for depth in (99, 150, 201)
+        for det in ('mask_rcnn', 'faster_rcnn')
+        for depth in (99, 150, 201)
     }
-    expected |= {'retinanet_fishnet150_fpn_coco.py',
-                 'mask_rcnn_fishnet150_fpn_amp_coco.py',
-                 'mask_rcnn_fishnext150_fpn_coco.py',
-                 'faster_rcnn_fishnext150_fpn_coco.py'}
+    expected |= {
+        'retinanet_fishnet150_fpn_coco.py',
+        'mask_rcnn_fishnet150_fpn_amp_coco.py',
+        'mask_rcnn_fishnext150_fpn_coco.py',
+        'faster_rcnn_fishnext150_fpn_coco.py'
+    }
     assert expected <= set(DET_CONFIGS)
 
 
@@ -35,9 +38,9 @@ USER_CONFIG = REPO / 'tests' / 'data' / 'configs' / \
     'cascade_mask_rcnn_fishnet150_user.py'
 
 
-@pytest.mark.parametrize('path', [REPO / 'configs' / name
-                                  for name in DET_CONFIGS] + [USER_CONFIG],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    'path', [REPO / 'configs' / name for name in DET_CONFIGS] + [USER_CONFIG],
+    ids=lambda p: p.name)
 @pytest.mark.compat
 def test_detector_loss_and_predict(path):
     from mmdet.testing import demo_mm_inputs

@@ -4,8 +4,8 @@ import pytest
 from conftest import REPO
 from mmengine.config import Config
 
-CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
-                 if '_base_' not in p.parts)
+CONFIGS = sorted(
+    p for p in (REPO / 'configs').rglob('*.py') if '_base_' not in p.parts)
 
 pytestmark = pytest.mark.compat
 
@@ -21,12 +21,12 @@ def test_tools_add_the_hook_only_where_missing():
     from mmfishnet.runtime import add_checkpoint_safety_hook
     cfg = Config(dict(custom_hooks=[dict(type='EMAHook')]))
     add_checkpoint_safety_hook(cfg)
-    assert [h['type'] for h in cfg.custom_hooks] == [
-        'EMAHook', 'CheckpointSafetyHook'
-    ]
-    own = Config(dict(custom_hooks=[
-        dict(type='CheckpointSafetyHook', atomic_saving=False)
-    ]))
+    assert [h['type']
+            for h in cfg.custom_hooks] == ['EMAHook', 'CheckpointSafetyHook']
+    own = Config(
+        dict(custom_hooks=[
+            dict(type='CheckpointSafetyHook', atomic_saving=False)
+        ]))
     add_checkpoint_safety_hook(own)
     assert own.custom_hooks == [
         dict(type='CheckpointSafetyHook', atomic_saving=False)

@@ -17,7 +17,8 @@ from mmfishnet.runtime import enable_amp
 SHARED = REPO.parent / 'shared' / 'data'
 CIFAR = SHARED / 'cifar10'
 TINY = SHARED / 'tiny_imagenet_10'
-CIFAR_CONFIGS = sorted(p.name for p in (REPO / 'configs').glob('fish*_cifar10.py'))
+CIFAR_CONFIGS = sorted(
+    p.name for p in (REPO / 'configs').glob('fish*_cifar10.py'))
 TINY_CONFIGS = sorted(
     p.name for p in (REPO / 'configs').glob('fish*_tiny-imagenet.py'))
 CIFAR_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog',
@@ -33,7 +34,8 @@ def write_cifar_folders(root, train, test):
         for i in range(count):
             folder = root / split / CIFAR_CLASSES[int(arrays['y'][i])]
             folder.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(folder / f'{i:05d}.png'), arrays['x'][i][..., ::-1])
+            cv2.imwrite(
+                str(folder / f'{i:05d}.png'), arrays['x'][i][..., ::-1])
     return root
 
 
@@ -54,13 +56,13 @@ def one_iteration(cfg, data_root, work_dir):
     """``cfg`` with its datasets under ``data_root``: 1 iteration + val."""
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = str(data_root)
-        cfg[loader].update(batch_size=8, num_workers=0,
-                           persistent_workers=False)
+        cfg[loader].update(
+            batch_size=8, num_workers=0, persistent_workers=False)
     cfg.work_dir = str(work_dir)
-    cfg.train_cfg = ConfigDict(type='IterBasedTrainLoop', max_iters=1,
-                               val_interval=1)
-    cfg.default_hooks.checkpoint = ConfigDict(type='CheckpointHook',
-                                              interval=1, by_epoch=False)
+    cfg.train_cfg = ConfigDict(
+        type='IterBasedTrainLoop', max_iters=1, val_interval=1)
+    cfg.default_hooks.checkpoint = ConfigDict(
+        type='CheckpointHook', interval=1, by_epoch=False)
     cfg.log_processor = ConfigDict(by_epoch=False)
     return cfg
 
@@ -68,7 +70,9 @@ def one_iteration(cfg, data_root, work_dir):
 def test_configs_are_found():
     assert 'fishnet99-w0.5-s1_1xb128-cos200e_cifar10.py' in CIFAR_CONFIGS
     assert 'fishnet99-w0.5-s1_1xb256-step100e_cifar10.py' in CIFAR_CONFIGS
-    assert TINY_CONFIGS == ['fishnet99-w0.5-s2_1xb128-cos200e_tiny-imagenet.py']
+    assert TINY_CONFIGS == [
+        'fishnet99-w0.5-s2_1xb128-cos200e_tiny-imagenet.py'
+    ]
 
 
 def test_cifar_configs_use_mmpretrain_cifar10_in_data():
@@ -83,8 +87,8 @@ def test_cifar_configs_use_mmpretrain_cifar10_in_data():
 @pytest.mark.parametrize('name', CIFAR_CONFIGS)
 def test_cifar_config_one_iteration(name, cifar_folders, tmp_path):
     cfg = Config.fromfile(REPO / 'configs' / name)
-    cfg = on_folder_dataset(cfg, cifar_folders, 10, tmp_path,
-                            pipelines=folder_pipelines(cfg))
+    cfg = on_folder_dataset(
+        cfg, cifar_folders, 10, tmp_path, pipelines=folder_pipelines(cfg))
     cfg.data_preprocessor.to_rgb = True  # image files are BGR
     runner = Runner.from_cfg(cfg)
     runner.train()
@@ -97,17 +101,22 @@ def test_short_cifar_run_learns(cifar_folders, tmp_path):
     images are classified well above chance (10 %)."""
     name = 'fishnet99-w0.5-s1_1xb128-cos200e_cifar10.py'
     cfg = Config.fromfile(REPO / 'configs' / name)
-    cfg = on_folder_dataset(cfg, cifar_folders, 10, tmp_path, batch_size=64,
-                            pipelines=folder_pipelines(cfg))
+    cfg = on_folder_dataset(
+        cfg,
+        cifar_folders,
+        10,
+        tmp_path,
+        batch_size=64,
+        pipelines=folder_pipelines(cfg))
     cfg.data_preprocessor.to_rgb = True
     epochs = 8
-    cfg.train_cfg = ConfigDict(type='EpochBasedTrainLoop', max_epochs=epochs,
-                               val_interval=epochs)
-    cfg.param_scheduler = ConfigDict(type='CosineAnnealingLR', T_max=epochs,
-                                     by_epoch=True)
+    cfg.train_cfg = ConfigDict(
+        type='EpochBasedTrainLoop', max_epochs=epochs, val_interval=epochs)
+    cfg.param_scheduler = ConfigDict(
+        type='CosineAnnealingLR', T_max=epochs, by_epoch=True)
     cfg.log_processor = ConfigDict(by_epoch=True)
-    cfg.default_hooks.checkpoint = ConfigDict(type='CheckpointHook',
-                                              interval=epochs)
+    cfg.default_hooks.checkpoint = ConfigDict(
+        type='CheckpointHook', interval=epochs)
     enable_amp(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
@@ -142,8 +151,8 @@ def tiny_imagenet_download(tmp_path_factory):
             shutil.copy(src, root / 'val' / 'images' / src.name)
             annotations.append(f'{src.name}\t{wnid}\t0\t0\t63\t63')
             expected_val.append((src.name, wnid))
-    (root / 'val' / 'val_annotations.txt').write_text(
-        '\n'.join(annotations[::-1]) + '\n')
+    (root / 'val' /
+     'val_annotations.txt').write_text('\n'.join(annotations[::-1]) + '\n')
     return root, wnids, dict(lines_split(lines)), expected_val[::-1]
 
 

@@ -10,8 +10,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
 from mmfishnet.engine import (MixedPrecisionOptimWrapper, amp,
-                              autocast_context,
-                              mmcv_cpu_op_guard, resolve_amp_dtype)
+                              autocast_context, mmcv_cpu_op_guard,
+                              resolve_amp_dtype)
 from mmfishnet.models import FishNet, FishNetClsHead
 
 pytestmark = pytest.mark.compat
@@ -27,8 +27,8 @@ class TinyClassifier(torch.nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.backbone = FishNet('fishnet99', stem_stride=1, widen_factor=0.25,
-                                out_indices=(9, ))
+        self.backbone = FishNet(
+            'fishnet99', stem_stride=1, widen_factor=0.25, out_indices=(9, ))
         self.head = FishNetClsHead(num_classes=10, in_channels=528)
 
     def forward(self, x):
@@ -37,16 +37,19 @@ class TinyClassifier(torch.nn.Module):
 
 def make_wrapper(model, **kwargs):
     return OPTIM_WRAPPERS.build(
-        dict(type='MixedPrecisionOptimWrapper',
-             optimizer=torch.optim.SGD(model.parameters(), lr=0.1,
-                                       momentum=0.9), **kwargs))
+        dict(
+            type='MixedPrecisionOptimWrapper',
+            optimizer=torch.optim.SGD(
+                model.parameters(), lr=0.1, momentum=0.9),
+            **kwargs))
 
 
 def test_cpu_dtype_choice(monkeypatch):
     monkeypatch.setattr(amp, 'cpu_supports_bf16', lambda: True)
     assert resolve_amp_dtype('auto', 'cpu') == torch.bfloat16
     assert resolve_amp_dtype('bfloat16', 'cpu') == torch.bfloat16
-    with pytest.raises(ValueError, match='float16 mixed precision is for CUDA'):
+    with pytest.raises(
+            ValueError, match='float16 mixed precision is for CUDA'):
         resolve_amp_dtype('float16', 'cpu')
     with pytest.raises(ValueError, match='unknown mixed precision dtype'):
         resolve_amp_dtype('int8', 'cpu')
@@ -102,10 +105,14 @@ def test_amp_optim_wrapper_configs_become_ours_on_the_cpu():
     from mmengine.config import Config
 
     from mmfishnet.runtime import adapt_config_to_cpu
-    cfg = Config(dict(optim_wrapper=dict(type='AmpOptimWrapper',
-                                         loss_scale='dynamic',
-                                         optimizer=dict(type='SGD', lr=0.1)),
-                      model=dict(), launcher='none'))
+    cfg = Config(
+        dict(
+            optim_wrapper=dict(
+                type='AmpOptimWrapper',
+                loss_scale='dynamic',
+                optimizer=dict(type='SGD', lr=0.1)),
+            model=dict(),
+            launcher='none'))
     changes = adapt_config_to_cpu(cfg)
     assert cfg.optim_wrapper.type == 'MixedPrecisionOptimWrapper'
     assert cfg.optim_wrapper.dtype == 'bfloat16'
@@ -127,8 +134,9 @@ def test_bf16_detector_loss_and_predict(tiny_detector, bf16_cpu):
     assert torch.isfinite(loss) and loss.dtype == torch.float32
     wrapper.backward(loss)
     assert not mmcv_cpu_op_guard.active
-    assert all(torch.isfinite(p.grad).all() for p in model.parameters()
-               if p.grad is not None)
+    assert all(
+        torch.isfinite(p.grad).all() for p in model.parameters()
+        if p.grad is not None)
     model.eval()
     data = model.data_preprocessor(packed, False)
     with torch.no_grad():
@@ -147,20 +155,22 @@ def test_bf16_detector_loss_and_predict(tiny_detector, bf16_cpu):
 @pytest.fixture
 def tiny_detector():
     """A FishNet-99 Mask R-CNN (mmdet config) and two 128x160 images."""
+    from conftest import REPO
     from mmdet.registry import MODELS
     from mmdet.testing import demo_mm_inputs
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-
-    from conftest import REPO
     init_default_scope('mmdet')
     cfg = Config.fromfile(REPO / 'configs' / 'mask_rcnn_fishnet99_fpn_coco.py')
     cfg.model.backbone.init_cfg = None
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
-    packed = demo_mm_inputs(2, [(3, 128, 160)] * 2, num_items=[3, 3],
-                            num_classes=80, with_mask=True)
+    packed = demo_mm_inputs(
+        2, [(3, 128, 160)] * 2,
+        num_items=[3, 3],
+        num_classes=80,
+        with_mask=True)
     return model, packed
 
 

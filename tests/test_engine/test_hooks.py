@@ -50,9 +50,8 @@ def test_channels_last_hook_gives_the_same_outputs():
     conv = model.backbone.stem[0].conv.weight
     assert conv.is_contiguous(memory_format=torch.channels_last)
     seen = []
-    model.backbone.stem.register_forward_pre_hook(
-        lambda m, args: seen.append(args[0].is_contiguous(
-            memory_format=torch.channels_last)))
+    model.backbone.stem.register_forward_pre_hook(lambda m, args: seen.append(
+        args[0].is_contiguous(memory_format=torch.channels_last)))
     with torch.no_grad():
         actual = model(x)
     assert seen == [True]  # the images reach the backbone as NHWC

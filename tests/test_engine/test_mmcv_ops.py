@@ -25,7 +25,8 @@ def test_the_guard_wraps_every_op_while_enabled_and_restores_them():
         assert ext.nms is original and guarded_ext_functions() == []
         with pytest.raises(RuntimeError, match='BFloat16|Float'):
             nms(torch.tensor([[0, 0, 10, 10.]]).bfloat16(),
-                torch.tensor([0.9]).bfloat16(), iou_threshold=0.5)
+                torch.tensor([0.9]).bfloat16(),
+                iou_threshold=0.5)
     finally:
         mmcv_cpu_op_guard.enable()
 
@@ -35,8 +36,8 @@ def test_roi_align_takes_bf16_and_channels_last():
     feats = torch.randn(2, 8, 20, 24)
     rois = torch.tensor([[0, 1., 2., 15., 12.], [1, 3., 4., 20., 18.]])
     expected = roi_align(feats, rois, 7, 0.5, 2)
-    nhwc = roi_align(feats.contiguous(memory_format=torch.channels_last),
-                     rois, 7, 0.5, 2)
+    nhwc = roi_align(
+        feats.contiguous(memory_format=torch.channels_last), rois, 7, 0.5, 2)
     assert torch.equal(nhwc, expected)
     bf16 = roi_align(feats.bfloat16(), rois, 7, 0.5, 2)
     assert bf16.dtype == torch.bfloat16

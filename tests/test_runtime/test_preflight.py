@@ -9,8 +9,7 @@ from conftest import REPO
 from mmengine.config import Config
 
 from mmfishnet.checkpoint import CheckpointError
-from mmfishnet.runtime.preflight import (UserInputError,
-                                         check_checkpoint_file,
+from mmfishnet.runtime.preflight import (UserInputError, check_checkpoint_file,
                                          check_checkpoint_fits,
                                          check_config_path,
                                          check_dataset_files,
@@ -22,8 +21,8 @@ DET_CONFIG = REPO / 'configs' / 'mask_rcnn_fishnet150_fpn_coco.py'
 
 def test_a_config_typo_suggests_the_config():
     with pytest.raises(UserInputError) as error:
-        check_config_path(str(REPO / 'configs' /
-                              'mask_rcnn_fishnet150_fpn_cocoo.py'))
+        check_config_path(
+            str(REPO / 'configs' / 'mask_rcnn_fishnet150_fpn_cocoo.py'))
     assert 'mask_rcnn_fishnet150_fpn_cocoo.py does not exist' in str(
         error.value)
     assert 'mask_rcnn_fishnet150_fpn_coco.py' in str(error.value)
@@ -87,12 +86,15 @@ def test_a_classifier_checkpoint_for_a_detector(tmp_path):
 
 
 def test_a_detector_checkpoint_for_a_classifier(tmp_path):
-    detector = save_state(tmp_path / 'det.pth', model_with(
-        'backbone', 'neck', 'rpn_head', 'roi_head'))
-    with pytest.raises(UserInputError, match='a detector checkpoint .* '
-                       'builds a classifier .* detector config'):
-        check_checkpoint_fits(model_with('backbone', 'head'), detector,
-                              'the checkpoint to test')
+    detector = save_state(
+        tmp_path / 'det.pth',
+        model_with('backbone', 'neck', 'rpn_head', 'roi_head'))
+    with pytest.raises(
+            UserInputError,
+            match='a detector checkpoint .* '
+            'builds a classifier .* detector config'):
+        check_checkpoint_fits(
+            model_with('backbone', 'head'), detector, 'the checkpoint to test')
     check_checkpoint_fits(model_with('backbone', 'neck'), detector, 'x')
 
 
@@ -117,8 +119,13 @@ def test_training_without_the_pretrained_file_fails_before_the_dataset(
     """In an empty folder: no data/coco and no checkpoints/, and the error
     is about the checkpoint (the dataset would be built after it)."""
     result = subprocess.run(
-        [sys.executable, str(REPO / 'tools' / 'train.py'), str(DET_CONFIG)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        [sys.executable,
+         str(REPO / 'tools' / 'train.py'),
+         str(DET_CONFIG)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300)
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith('error: FishNet pretrained weights '

@@ -4,28 +4,29 @@ import subprocess
 import sys
 
 import numpy as np
-from conftest import (REPO, convert, deterministic_official_state,
-                      save_official)
+from conftest import REPO, convert, deterministic_official_state, save_official
 
 DEMO = REPO / 'tools' / 'demo'
 
 
 def run(args, cwd):
-    result = subprocess.run([sys.executable, *map(str, args)], cwd=cwd,
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, *map(str, args)],
+                            cwd=cwd,
+                            capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stderr[-4000:]
     return result.stdout
 
 
 def test_shapes_dataset_is_valid_coco(tmp_path):
     from pycocotools.coco import COCO
-    run([DEMO / 'make_shapes_dataset.py', tmp_path, '--train', '6', '--val',
-         '3'], tmp_path)
+    run([
+        DEMO / 'make_shapes_dataset.py', tmp_path, '--train', '6', '--val', '3'
+    ], tmp_path)
     coco = COCO(str(tmp_path / 'annotations' / 'instances_train.json'))
     assert len(coco.getImgIds()) == 6
-    assert [c['name'] for c in coco.loadCats(coco.getCatIds())] == [
-        'square', 'disc', 'triangle'
-    ]
+    assert [c['name'] for c in coco.loadCats(coco.getCatIds())
+            ] == ['square', 'disc', 'triangle']
     for ann in coco.loadAnns(coco.getAnnIds()):
         mask = coco.annToMask(ann)
         # the polygon's rasterised area is its analytic area
@@ -38,18 +39,23 @@ def test_shapes_dataset_is_valid_coco(tmp_path):
 
 def test_demo_config_trains_and_draws(tmp_path):
     config = REPO / 'configs' / 'demo' / 'mask_rcnn_fishnet150_fpn_shapes.py'
-    run([DEMO / 'make_shapes_dataset.py', 'work_dirs/demo/shapes', '--train',
-         '8', '--val', '4'], tmp_path)
-    run([REPO / 'tools' / 'train.py', config, '--work-dir', 'work',
-         '--cfg-options', 'train_cfg.max_iters=2',
-         'default_hooks.checkpoint.interval=2'], tmp_path)
+    run([
+        DEMO / 'make_shapes_dataset.py', 'work_dirs/demo/shapes', '--train',
+        '8', '--val', '4'
+    ], tmp_path)
+    run([
+        REPO / 'tools' / 'train.py', config, '--work-dir', 'work',
+        '--cfg-options', 'train_cfg.max_iters=2',
+        'default_hooks.checkpoint.interval=2'
+    ], tmp_path)
     assert (tmp_path / 'work' / 'iter_2.pth').is_file()
     val = 'work_dirs/demo/shapes/val/'
-    out = run([DEMO / 'image_demo.py', config, 'work/iter_2.pth',
-               val + '000001.png', val + '000002.png', '--out-dir', 'pics',
-               '--score-thr', '0', '--ann-file',
-               'work_dirs/demo/shapes/annotations/instances_val.json',
-               '--grid', 'grid.png'], tmp_path)
+    out = run([
+        DEMO / 'image_demo.py', config, 'work/iter_2.pth', val + '000001.png',
+        val + '000002.png', '--out-dir', 'pics', '--score-thr', '0',
+        '--ann-file', 'work_dirs/demo/shapes/annotations/instances_val.json',
+        '--grid', 'grid.png'
+    ], tmp_path)
     assert 'objects with score >= 0' in out
     import cv2
     picture = cv2.imread(str(tmp_path / 'pics' / '000001.png'))
@@ -58,8 +64,9 @@ def test_demo_config_trains_and_draws(tmp_path):
     assert cv2.imread(str(tmp_path / 'grid.png')).shape[:2] == (2 * 384,
                                                                 2 * 384)
     # the left half has the ground truth drawn: not the bare image
-    image = cv2.resize(cv2.imread(str(tmp_path / val / '000001.png')),
-                       (384, 384), interpolation=cv2.INTER_NEAREST)
+    image = cv2.resize(
+        cv2.imread(str(tmp_path / val / '000001.png')), (384, 384),
+        interpolation=cv2.INTER_NEAREST)
     assert np.abs(picture[:, :384].astype(int) - image).mean() > 1
 
 
@@ -70,14 +77,18 @@ def test_classify_prints_top5_with_names(tmp_path):
                    tmp_path / 'fishnet99.pth').returncode == 0
     import cv2
     image = tmp_path / 'image.png'
-    cv2.imwrite(str(image), np.random.default_rng(0).integers(
-        0, 256, (80, 96, 3), dtype=np.uint8))
-    out = run([DEMO / 'classify.py', REPO / 'configs' /
-               'fishnet99_8xb32_in1k.py', tmp_path / 'fishnet99.pth', image],
-              tmp_path)
+    cv2.imwrite(
+        str(image),
+        np.random.default_rng(0).integers(0, 256, (80, 96, 3), dtype=np.uint8))
+    out = run([
+        DEMO / 'classify.py', REPO / 'configs' / 'fishnet99_8xb32_in1k.py',
+        tmp_path / 'fishnet99.pth', image
+    ], tmp_path)
     lines = out.strip().splitlines()
-    ranked = [line for line in lines if line.strip()[:2] in
-              ('1.', '2.', '3.', '4.', '5.')]
+    ranked = [
+        line for line in lines
+        if line.strip()[:2] in ('1.', '2.', '3.', '4.', '5.')
+    ]
     assert len(ranked) == 5
     scores = [float(line.rsplit(': ', 1)[1]) for line in ranked]
     assert scores == sorted(scores, reverse=True)

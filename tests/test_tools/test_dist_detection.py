@@ -11,11 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import torch
 from conftest import REPO
 
-CONFIG = REPO / 'tests' / 'data' / 'configs' / 'mask_rcnn_fishnet150_tiny_coco.py'
+CONFIG = (
+    REPO / 'tests' / 'data' / 'configs' / 'mask_rcnn_fishnet150_tiny_coco.py')
 VAL_IMAGES = 50
 
 
@@ -35,7 +35,10 @@ def launcher_env():
 def run(cmd, log):
     with open(log, 'w') as f:
         result = subprocess.run(
-            cmd, cwd=REPO, env=launcher_env(), stdout=f,
+            cmd,
+            cwd=REPO,
+            env=launcher_env(),
+            stdout=f,
             stderr=subprocess.STDOUT)
     assert result.returncode == 0, Path(log).read_text()[-5000:]
     return Path(log).read_text()
@@ -73,10 +76,15 @@ def kill_after_checkpoint(cmd, work_dir, log, checkpoint):
     last = work_dir / 'last_checkpoint'
     with open(log, 'w') as f:
         proc = subprocess.Popen(
-            cmd, cwd=REPO, env=launcher_env(), stdout=f,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            cmd,
+            cwd=REPO,
+            env=launcher_env(),
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            start_new_session=True)
     deadline = time.time() + 900
-    while not (last.exists() and last.read_text().strip().endswith(checkpoint)):
+    while not (last.exists()
+               and last.read_text().strip().endswith(checkpoint)):
         assert proc.poll() is None, Path(log).read_text()[-5000:]
         assert time.time() < deadline, 'no checkpoint within 15 minutes'
         time.sleep(0.2)
@@ -91,8 +99,11 @@ def kill_after_checkpoint(cmd, work_dir, log, checkpoint):
 
 def test_train_kill_resume_and_evaluate(tiny_coco, tmp_path):
     work_dir = tmp_path / 'work'
-    train = ['bash', 'tools/dist_train.sh', str(CONFIG), '2',
-             '--work-dir', str(work_dir)]
+    train = [
+        'bash', 'tools/dist_train.sh',
+        str(CONFIG), '2', '--work-dir',
+        str(work_dir)
+    ]
 
     kill_after_checkpoint(train, work_dir, tmp_path / 'killed.log',
                           'iter_4.pth')
@@ -121,9 +132,13 @@ def test_train_kill_resume_and_evaluate(tiny_coco, tmp_path):
 
     results = tmp_path / 'results.pkl'
     test_dir = tmp_path / 'test'
-    run(['bash', 'tools/dist_test.sh', str(CONFIG),
-         str(work_dir / 'iter_6.pth'), '2', '--work-dir', str(test_dir),
-         '--out', str(results)], tmp_path / 'test.log')
+    run([
+        'bash', 'tools/dist_test.sh',
+        str(CONFIG),
+        str(work_dir / 'iter_6.pth'), '2', '--work-dir',
+        str(test_dir), '--out',
+        str(results)
+    ], tmp_path / 'test.log')
     with open(results, 'rb') as f:
         predictions = pickle.load(f)
     assert len(predictions) == VAL_IMAGES
@@ -140,14 +155,19 @@ def test_train_kill_resume_and_evaluate(tiny_coco, tmp_path):
 
     # test-dev style output: COCO result JSON instead of metrics
     prefix = tmp_path / 'submission' / 'fishnet150'
-    run([sys.executable, 'tools/test.py', str(CONFIG),
-         str(work_dir / 'iter_6.pth'), '--work-dir', str(tmp_path / 'fmt'),
-         '--format-only', '--outfile-prefix', str(prefix), '--cfg-options',
-         'test_dataloader.dataset.indices=4'], tmp_path / 'format.log')
+    run([
+        sys.executable, 'tools/test.py',
+        str(CONFIG),
+        str(work_dir / 'iter_6.pth'), '--work-dir',
+        str(tmp_path / 'fmt'), '--format-only', '--outfile-prefix',
+        str(prefix), '--cfg-options', 'test_dataloader.dataset.indices=4'
+    ], tmp_path / 'format.log')
     for task in ('bbox', 'segm'):
         dets = json.loads(Path(f'{prefix}.{task}.json').read_text())
         assert len({d['image_id'] for d in dets}) == 4
         assert {'image_id', 'category_id', 'score'} <= set(dets[0])
 
-    print('tiny_coco metrics after 6 iterations:',
-          {k: v for k, v in metrics.items() if k.startswith('coco/')})
+    print('tiny_coco metrics after 6 iterations:', {
+        k: v
+        for k, v in metrics.items() if k.startswith('coco/')
+    })

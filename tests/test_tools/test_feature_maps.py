@@ -36,10 +36,9 @@ def test_classifier_panels_are_the_ten_stages(tool, tmp_path, image):
     expected = [('tail1', 2), ('tail2', 4), ('tail3', 8), ('bridge', 8),
                 ('body1', 4), ('body2', 2), ('body3', 1), ('head1', 2),
                 ('head2', 4), ('head3', 8)]
-    assert [t.split(', ')[:2] for t in titles[1:]] == [
-        [f'{i}: {name}', f'stride {stride}']
-        for i, (name, stride) in enumerate(expected)
-    ]
+    assert [t.split(', ')[:2] for t in titles[1:]
+            ] == [[f'{i}: {name}', f'stride {stride}']
+                  for i, (name, stride) in enumerate(expected)]
     picture = cv2.imread(str(out))
     assert picture is not None and picture.shape[0] > 600
 
@@ -47,17 +46,20 @@ def test_classifier_panels_are_the_ten_stages(tool, tmp_path, image):
 def test_detector_panels_are_the_fpn_maps_with_a_checkpoint(
         tool, tmp_path, image):
     config = REPO / 'configs' / 'mask_rcnn_fishnet150_fpn_coco.py'
+    from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmdet.registry import MODELS
     cfg = Config.fromfile(config)
     cfg.model.backbone.init_cfg = None
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
     checkpoint = tmp_path / 'det.pth'
     torch.save({'state_dict': model.state_dict()}, checkpoint)
-    titles = tool.main([str(config), image, '--checkpoint', str(checkpoint),
-                        '--short-side', '128', '--out',
-                        str(tmp_path / 'fpn.png')])
-    assert titles[1:] == [f'FPN P{level}, stride {2**level}, 256 ch'
-                          for level in range(2, 7)]
+    titles = tool.main([
+        str(config), image, '--checkpoint',
+        str(checkpoint), '--short-side', '128', '--out',
+        str(tmp_path / 'fpn.png')
+    ])
+    assert titles[1:] == [
+        f'FPN P{level}, stride {2**level}, 256 ch' for level in range(2, 7)
+    ]

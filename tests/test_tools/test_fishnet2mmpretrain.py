@@ -53,7 +53,8 @@ def test_converted_file_is_a_backbone_pretrained_init(tmp_path):
     direct = FishNet(
         'fishnet99',
         init_cfg=dict(
-            type='Pretrained', checkpoint=str(tmp_path / 'fishnet99_ckpt.tar')))
+            type='Pretrained',
+            checkpoint=str(tmp_path / 'fishnet99_ckpt.tar')))
     direct.init_weights()
     for (name, a), b in zip(model.state_dict().items(),
                             direct.state_dict().values()):
@@ -68,14 +69,17 @@ def test_pretrained_that_does_not_fit_is_an_error(tmp_path):
             type='Pretrained',
             checkpoint=str(tmp_path / 'fishnet99.pth'),
             prefix='backbone.'))
-    with pytest.raises(ValueError, match='holds fishnet99 weights, but the '
-                       'config builds a fishnet150'):
+    with pytest.raises(
+            ValueError,
+            match='holds fishnet99 weights, but the '
+            'config builds a fishnet150'):
         wrong_arch.init_weights()
     custom = FishNet(
         dict(FishNet.arch_settings['fishnet150']),
-        init_cfg=dict(type='Pretrained',
-                      checkpoint=str(tmp_path / 'fishnet99.pth'),
-                      prefix='backbone.'))
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint=str(tmp_path / 'fishnet99.pth'),
+            prefix='backbone.'))
     # a custom arch is not compared by name: the key check names the keys
     with pytest.raises(KeyError, match='missing keys .*tail2.blocks.3'):
         custom.init_weights()
@@ -110,8 +114,9 @@ def test_keys_that_do_not_fit_are_named(tmp_path, change, words):
 
 
 def test_not_an_official_checkpoint(tmp_path):
-    torch.save({'state_dict': {'backbone.conv.weight': torch.zeros(1)}},
-               tmp_path / 'other.pth')
+    torch.save({'state_dict': {
+        'backbone.conv.weight': torch.zeros(1)
+    }}, tmp_path / 'other.pth')
     result = convert(tmp_path / 'other.pth', tmp_path / 'dst.pth')
     assert result.returncode != 0
     assert 'not an official FishNet checkpoint' in result.stderr

@@ -34,8 +34,10 @@ log_processor = dict(by_epoch=False)
 
 
 def run(*args, cwd):
-    result = subprocess.run([sys.executable, *map(str, args)], cwd=cwd,
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, *map(str, args)],
+                            cwd=cwd,
+                            capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stderr[-4000:]
     return result.stdout + result.stderr
 
@@ -49,27 +51,49 @@ def test_amp_training_and_inference_tools(tmp_path):
     write_pattern_dataset(tmp_path / 'data', per_class=8, size=32)
     config = tmp_path / 'cfg.py'
     config.write_text(CONFIG.format(repo=REPO, root=tmp_path / 'data'))
-    log = run(REPO / 'tools' / 'train.py', config, '--amp', '--work-dir',
-              'work', cwd=tmp_path)
+    log = run(
+        REPO / 'tools' / 'train.py',
+        config,
+        '--amp',
+        '--work-dir',
+        'work',
+        cwd=tmp_path)
     assert 'mixed precision training: torch.bfloat16 autocast on cpu' in log
     assert 'model and inputs in channels_last memory format' in log
     ckpt = tmp_path / 'work' / 'iter_8.pth'
     assert ckpt.is_file()
 
-    fp32 = run(REPO / 'tools' / 'test.py', config, ckpt, '--memory-format',
-               'contiguous', '--work-dir', 'test_fp32', cwd=tmp_path)
+    fp32 = run(
+        REPO / 'tools' / 'test.py',
+        config,
+        ckpt,
+        '--memory-format',
+        'contiguous',
+        '--work-dir',
+        'test_fp32',
+        cwd=tmp_path)
     assert 'channels_last' not in fp32
-    bf16 = run(REPO / 'tools' / 'test.py', config, ckpt, '--amp',
-               '--fuse-conv-bn', '--work-dir', 'test_bf16', cwd=tmp_path)
+    bf16 = run(
+        REPO / 'tools' / 'test.py',
+        config,
+        ckpt,
+        '--amp',
+        '--fuse-conv-bn',
+        '--work-dir',
+        'test_bf16',
+        cwd=tmp_path)
     assert re.search(r'fused \d+ of \d+ BatchNorm layers', bf16)
     # 32 images: the same predictions up to at most one that flips
     assert abs(top1(bf16) - top1(fp32)) <= 100 / 32 + 1e-6
 
 
 def test_amp_dtype_needs_amp(tmp_path):
-    result = subprocess.run(
-        [sys.executable, REPO / 'tools' / 'train.py',
-         REPO / 'configs' / 'fishnet99_8xb32_in1k.py', '--amp-dtype',
-         'bfloat16'], cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run([
+        sys.executable, REPO / 'tools' / 'train.py',
+        REPO / 'configs' / 'fishnet99_8xb32_in1k.py', '--amp-dtype', 'bfloat16'
+    ],
+                            cwd=tmp_path,
+                            capture_output=True,
+                            text=True)
     assert result.returncode != 0
     assert '--amp-dtype needs --amp' in result.stderr

@@ -36,17 +36,18 @@ def test_grad_scaler_where_torch_has_one():
     else:
         with pytest.raises(ValueError, match='CUDA only'):
             compat.grad_scaler('cpu')
-    assert type(compat.grad_scaler('cuda', enabled=False)).__name__ == (
-        'GradScaler')
+    assert type(compat.grad_scaler('cuda',
+                                   enabled=False)).__name__ == ('GradScaler')
 
 
 @pytest.mark.parametrize('value, attr', [(np.arange(3.0), '_reconstruct'),
                                          (np.float64(2.5), 'scalar')])
 def test_numpy_pickle_names_cover_both_numpy_majors(value, attr):
-    pairs = dict((name, function) for function, name in
-                 compat.numpy_pickle_names(value, attr))
-    assert set(pairs) == {f'numpy.core.multiarray.{attr}',
-                          f'numpy._core.multiarray.{attr}'}
+    pairs = dict((name, function)
+                 for function, name in compat.numpy_pickle_names(value, attr))
+    assert set(pairs) == {
+        f'numpy.core.multiarray.{attr}', f'numpy._core.multiarray.{attr}'
+    }
     # this numpy pickles one of the two names, and it is the function given
     data = pickle.dumps(value, protocol=2)
     written = [n for n in pairs if n.rsplit('.', 1)[0].encode() in data]

@@ -18,8 +18,8 @@ def make(log):
         log.append('revert')
         state['value'] = previous
 
-    return state, ProcessPatch('test patch', apply, revert,
-                               opt_out_env='MMFISHNET_TEST_PATCH')
+    return state, ProcessPatch(
+        'test patch', apply, revert, opt_out_env='MMFISHNET_TEST_PATCH')
 
 
 def test_nested_scopes_apply_once_and_restore_once():

@@ -34,8 +34,8 @@ def test_torch_floor(monkeypatch, found, ok):
 def test_newer_torch_warns_newer_mmcv_fails(monkeypatch):
     monkeypatch.setattr(stack, 'installed_version', lambda name: '3.0.0')
     with pytest.warns(UserWarning, match='torch 3.0.0 is newer'):
-        check_supported_stack({'torch': Supported('2.1', '2.15',
-                                                  newer_ok=True)})
+        check_supported_stack(
+            {'torch': Supported('2.1', '2.15', newer_ok=True)})
     with pytest.raises(UnsupportedStackError, match='mmcv 3.0.0 is installed'):
         check_supported_stack({'mmcv': Supported('2.1.0', '2.2.0')})
 

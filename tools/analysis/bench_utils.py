@@ -46,7 +46,8 @@ def run_isolated(script: str, name: str, args: List[str]) -> dict:
     """Run ``script name --one args`` in a fresh process (so that peak memory
     is its own) and return the JSON dict it prints last."""
     out = subprocess.run([sys.executable, script, name, '--one', *args],
-                         capture_output=True, text=True)
+                         capture_output=True,
+                         text=True)
     if out.returncode:
         sys.exit(f'{name} failed:\n{out.stderr[-3000:]}')
     return json.loads(out.stdout.strip().splitlines()[-1])

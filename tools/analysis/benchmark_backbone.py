@@ -1,6 +1,7 @@
 """Speed and peak memory of FishNet backbones against ResNet-50.
 
-    python tools/analysis/benchmark_backbone.py [fishnet99 fishnet150 fishnet201 resnet50] \
+    python tools/analysis/benchmark_backbone.py \
+        [fishnet99 fishnet150 fishnet201 resnet50] \
         [--size 224 224] [--batch 8] [--iters 10] [--warmup 3] \
         [--channels-last] [--amp]
 
@@ -28,8 +29,9 @@ BACKBONES = {
 
 
 def measure(name: str, args) -> dict:
-    import mmfishnet  # noqa: F401
     from mmdet.registry import MODELS
+
+    import mmfishnet  # noqa: F401
     torch.manual_seed(0)
     model = MODELS.build(BACKBONES[name]).to(device())
     x = torch.randn(args.batch, 3, *args.size, device=device())
@@ -37,7 +39,8 @@ def measure(name: str, args) -> dict:
         model = model.to(memory_format=torch.channels_last)
         x = x.to(memory_format=torch.channels_last)
     autocast = torch.autocast(
-        device(), dtype=torch.float16 if device() == 'cuda' else
+        device(),
+        dtype=torch.float16 if device() == 'cuda' else
         torch.bfloat16) if args.amp else contextlib.nullcontext()
 
     def inference():
@@ -80,8 +83,10 @@ def main():
         print(json.dumps(measure(args.names[0], args)))
         return
     flags = [
-        '--size', *map(str, args.size), '--batch', str(args.batch),
-        '--iters', str(args.iters), '--warmup', str(args.warmup)
+        '--size', *map(str, args.size), '--batch',
+        str(args.batch), '--iters',
+        str(args.iters), '--warmup',
+        str(args.warmup)
     ] + ['--channels-last'] * args.channels_last + ['--amp'] * args.amp
     print(f'batch {args.batch} of {args.size[0]}x{args.size[1]}, '
           f'channels_last={args.channels_last}, amp={args.amp}; median '

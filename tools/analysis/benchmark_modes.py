@@ -1,8 +1,8 @@
 """Training and inference speed of FishNet vs ResNet in every execution mode.
 
-    python tools/analysis/benchmark_modes.py classifier      # batch 32, 224x224
-    python tools/analysis/benchmark_modes.py detector        # Mask R-CNN, 2 x 800x1216
-    python tools/analysis/benchmark_modes.py fishnext        # FishNeXt-150, FishNet-150, ResNeXt-50
+    python tools/analysis/benchmark_modes.py classifier  # batch 32 at 224
+    python tools/analysis/benchmark_modes.py detector    # Mask R-CNN, 800x1216
+    python tools/analysis/benchmark_modes.py fishnext    # and ResNeXt-50
     python tools/analysis/benchmark_modes.py classifier --modes fp32 bf16+cl \
         --iters 3 --warmup 1 --compile
 
@@ -37,20 +37,32 @@ from bench_utils import (device, device_name, peak_memory_mb, run_isolated,
 from benchmark_train_step import build, synthetic_batch
 
 TASKS = {
-    'classifier': dict(
-        models={'FishNet-150': 'configs/fishnet150_8xb32_in1k.py',
-                'ResNet-50': 'mmpretrain::resnet/resnet50_8xb32_in1k.py'},
-        size=(224, 224), batch=32),
-    'detector': dict(
-        models={'FishNet-150': 'configs/mask_rcnn_fishnet150_fpn_coco.py',
-                'ResNet-50': 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'},
-        size=(800, 1216), batch=2),
-    'fishnext': dict(
-        models={'FishNeXt-150': 'configs/fishnext150_8xb32_in1k.py',
-                'FishNet-150': 'configs/fishnet150_8xb32_in1k.py',
-                'ResNeXt-50 32x4d':
-                'mmpretrain::resnext/resnext50-32x4d_8xb32_in1k.py'},
-        size=(224, 224), batch=32),
+    'classifier':
+    dict(
+        models={
+            'FishNet-150': 'configs/fishnet150_8xb32_in1k.py',
+            'ResNet-50': 'mmpretrain::resnet/resnet50_8xb32_in1k.py'
+        },
+        size=(224, 224),
+        batch=32),
+    'detector':
+    dict(
+        models={
+            'FishNet-150': 'configs/mask_rcnn_fishnet150_fpn_coco.py',
+            'ResNet-50': 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
+        },
+        size=(800, 1216),
+        batch=2),
+    'fishnext':
+    dict(
+        models={
+            'FishNeXt-150': 'configs/fishnext150_8xb32_in1k.py',
+            'FishNet-150': 'configs/fishnet150_8xb32_in1k.py',
+            'ResNeXt-50 32x4d':
+            'mmpretrain::resnext/resnext50-32x4d_8xb32_in1k.py'
+        },
+        size=(224, 224),
+        batch=32),
 }
 MODES = ('fp32', 'fp32+cl', 'bf16', 'bf16+cl')
 AUTHORS_PREFIX = 'authors:'
@@ -88,6 +100,7 @@ def training_step(model, packed, autocast):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+
     return step
 
 
@@ -101,6 +114,7 @@ def plain_training_step(model, images, labels, autocast):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+
     return step
 
 
@@ -115,8 +129,8 @@ def measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
         return _measure(config, mode, phase, size, batch, iters, warmup)
 
 
-def _measure(config: str, mode: str, phase: str, size, batch: int,
-             iters: int, warmup: int) -> dict:
+def _measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
+             warmup: int) -> dict:
     from mmfishnet.engine import float32_head_outputs, to_channels_last
     torch.manual_seed(0)
     authors = config.startswith(AUTHORS_PREFIX)
@@ -146,8 +160,9 @@ def _measure(config: str, mode: str, phase: str, size, batch: int,
     compile_s = inductor_cache = None
     if phase == 'train':
         model.train()
-        step = (plain_training_step(model, images, labels, autocast)
-                if authors else training_step(model, packed, autocast))
+        step = (
+            plain_training_step(model, images, labels, autocast)
+            if authors else training_step(model, packed, autocast))
     else:
         model.eval()
         if 'compile' in parts:
@@ -167,8 +182,9 @@ def _measure(config: str, mode: str, phase: str, size, batch: int,
                 if authors:
                     model(images)
                 else:
-                    model(**model.data_preprocessor(packed, False),
-                          mode='predict')
+                    model(
+                        **model.data_preprocessor(packed, False),
+                        mode='predict')
 
         if 'compile' in parts:
             start = time.perf_counter()
@@ -177,30 +193,38 @@ def _measure(config: str, mode: str, phase: str, size, batch: int,
     result = time_steps(step, warmup, iters)
     if inductor_cache is not None:
         inductor_cache.cleanup()
-    return dict(result, peak_mb=peak_memory_mb(), device=device_name(),
-                compile_s=compile_s)
+    return dict(
+        result,
+        peak_mb=peak_memory_mb(),
+        device=device_name(),
+        compile_s=compile_s)
 
 
 def relative_speed(rows: dict, mode: str, name: str, other: str) -> str:
     """Throughput of ``name`` over that of ``other`` in ``mode``, or ''."""
     if name == other or (mode, other) not in rows:
         return ''
-    return f'{rows[mode, other]["median_s"] / rows[mode, name]["median_s"]:.2f}'
+    ratio = rows[mode, other]['median_s'] / rows[mode, name]['median_s']
+    return f'{ratio:.2f}'
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('task', choices=sorted(TASKS))
     parser.add_argument('--modes', nargs='+', choices=MODES, default=MODES)
-    parser.add_argument('--phases', nargs='+', choices=('train', 'infer'),
-                        default=('train', 'infer'))
+    parser.add_argument(
+        '--phases',
+        nargs='+',
+        choices=('train', 'infer'),
+        default=('train', 'infer'))
     parser.add_argument('--compile', action='store_true')
     parser.add_argument('--with-cp', action='store_true')
     parser.add_argument('--iters', type=int, default=3)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--batch', type=int, help='default: per task')
     parser.add_argument(
-        '--authors-code', metavar='DIR',
+        '--authors-code',
+        metavar='DIR',
         help='classifier: also time the authors\' FishNet-150 from DIR, a '
         'clone of https://github.com/kevin-ssy/FishNet')
     parser.add_argument('--one', nargs=2, help=argparse.SUPPRESS)
@@ -213,13 +237,15 @@ def main():
                          'the classifier task')
         check_authors_code(args.authors_code)
         first, *rest = models.items()
-        models = dict([first, (AUTHORS_NAME,
-                               AUTHORS_PREFIX + args.authors_code), *rest])
+        models = dict(
+            [first, (AUTHORS_NAME, AUTHORS_PREFIX + args.authors_code), *rest])
     batch = args.batch or task['batch']
     if args.one:
         config, mode, phase = args.one[0], *args.one[1].split(':')
-        print(json.dumps(measure(config, mode, phase, task['size'], batch,
-                                 args.iters, args.warmup)))
+        print(
+            json.dumps(
+                measure(config, mode, phase, task['size'], batch, args.iters,
+                        args.warmup)))
         return
 
     print(f'{args.task}: batch {batch} of {task["size"][0]}x'
@@ -240,14 +266,17 @@ def main():
                     continue
                 if 'cp' in mode.split('+') and name == AUTHORS_NAME:
                     continue  # the authors' blocks have no checkpointing
-                rows[mode, name] = run_isolated(
-                    __file__, args.task,
-                    [config, f'{mode}:{phase}', '--batch',
-                     str(batch), '--iters', str(args.iters), '--warmup',
-                     str(args.warmup)])
+                rows[mode, name] = run_isolated(__file__, args.task, [
+                    config, f'{mode}:{phase}', '--batch',
+                    str(batch), '--iters',
+                    str(args.iters), '--warmup',
+                    str(args.warmup)
+                ])
         with_authors = AUTHORS_NAME in models
-        columns = ['mode', 'model', 's/iter', 'img/s', 'peak MB', 'vs fp32',
-                   f'img/s vs {reference}']
+        columns = [
+            'mode', 'model', 's/iter', 'img/s', 'peak MB', 'vs fp32',
+            f'img/s vs {reference}'
+        ]
         if with_authors:
             columns.append(f'img/s vs {AUTHORS_NAME}')
         print(f'\n{phase}')
@@ -259,12 +288,15 @@ def main():
                        if base else '')
             if r.get('compile_s'):
                 speedup += f' (compiled in {r["compile_s"]:.0f} s)'
-            cells = [mode, name, f'{r["median_s"]:.3f}',
-                     f'{batch / r["median_s"]:.2f}', f'{r["peak_mb"]:.0f}',
-                     speedup, relative_speed(rows, mode, name, reference)]
+            cells = [
+                mode, name, f'{r["median_s"]:.3f}',
+                f'{batch / r["median_s"]:.2f}', f'{r["peak_mb"]:.0f}', speedup,
+                relative_speed(rows, mode, name, reference)
+            ]
             if with_authors:
-                cells.append(relative_speed(rows, mode, name, AUTHORS_NAME)
-                             if name == names[0] else '')
+                cells.append(
+                    relative_speed(rows, mode, name, AUTHORS_NAME) if name ==
+                    names[0] else '')
             print('| ' + ' | '.join(cells) + ' |')
 
 

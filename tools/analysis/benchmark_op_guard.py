@@ -36,12 +36,14 @@ def cases(boxes: int):
     feats = torch.randn(1, 8, 16, 16)
     rois = torch.tensor([[0, 1., 1., 12., 10.]])
     return {
-        'nms': lambda b=box_tensor, s=scores: nms(b, s, 0.5),
-        'roi_align': lambda f=feats: roi_align(f, rois, 4, 1.0, 2),
-        'nms bf16': lambda b=box_tensor.bfloat16(), s=scores.bfloat16(): nms(
-            b, s, 0.5),
-        'roi_align bf16': lambda f=feats.bfloat16(): roi_align(
-            f, rois.bfloat16(), 4, 1.0, 2),
+        'nms':
+        lambda b=box_tensor, s=scores: nms(b, s, 0.5),
+        'roi_align':
+        lambda f=feats: roi_align(f, rois, 4, 1.0, 2),
+        'nms bf16':
+        lambda b=box_tensor.bfloat16(), s=scores.bfloat16(): nms(b, s, 0.5),
+        'roi_align bf16':
+        lambda f=feats.bfloat16(): roi_align(f, rois.bfloat16(), 4, 1.0, 2),
     }
 
 

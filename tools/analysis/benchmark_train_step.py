@@ -54,8 +54,10 @@ def synthetic_batch(scope: str, model, size, batch: int):
             and getattr(model.roi_head, 'with_mask', False))
     from mmpretrain.structures import DataSample
     return dict(
-        inputs=[torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
-                for _ in range(batch)],
+        inputs=[
+            torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
+            for _ in range(batch)
+        ],
         data_samples=[
             DataSample().set_gt_label(i % 1000) for i in range(batch)
         ])
@@ -90,8 +92,10 @@ def main():
     parser.add_argument('--one', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.configs[0], args.size, args.batch,
-                                 args.iters, args.warmup)))
+        print(
+            json.dumps(
+                measure(args.configs[0], args.size, args.batch, args.iters,
+                        args.warmup)))
         return
     print(f'training step, batch {args.batch} of {args.size[0]}x'
           f'{args.size[1]}, median of {args.iters} after {args.warmup} '
@@ -100,8 +104,11 @@ def main():
           f'{"peak MB":>8s}')
     for config in args.configs:
         r = run_isolated(__file__, config, [
-            '--size', *map(str, args.size), '--batch', str(args.batch),
-            '--iters', str(args.iters), '--warmup', str(args.warmup)])
+            '--size', *map(str, args.size), '--batch',
+            str(args.batch), '--iters',
+            str(args.iters), '--warmup',
+            str(args.warmup)
+        ])
         print(f'{config:62s} {r["median_s"]:11.3f} {r["min_s"]:9.3f} '
               f'{r["peak_mb"]:8.0f}   ({r["device"]})')
 

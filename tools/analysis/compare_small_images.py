@@ -1,7 +1,8 @@
 """Train the small-image FishNet and a ResNet side by side on the same data.
 
     python tools/analysis/compare_small_images.py cifar10 \
-        --data ../shared/data/cifar10 --epochs 15 --amp --out work_dirs/cmp_cifar
+        --data ../shared/data/cifar10 --epochs 15 --amp \
+        --out work_dirs/cmp_cifar
     python tools/analysis/compare_small_images.py tiny-imagenet \
         --data ../shared/data/tiny_imagenet_10 --epochs 15 --amp
 
@@ -36,7 +37,8 @@ from mmfishnet.runtime import enable_amp, set_memory_format
 
 REPO = Path(__file__).resolve().parents[2]
 SETUPS = {
-    'cifar10': dict(
+    'cifar10':
+    dict(
         size=32,
         models={
             'FishNet-99 w0.5 s1 (mmfishnet)':
@@ -47,7 +49,8 @@ SETUPS = {
             'ResNet-18 CIFAR (mmpretrain)':
             'mmpretrain::resnet/resnet18_8xb16_cifar10.py',
         }),
-    'tiny-imagenet': dict(
+    'tiny-imagenet':
+    dict(
         size=64,
         models={
             'FishNet-99 w0.5 s2 (mmfishnet)':
@@ -111,9 +114,10 @@ def build_cfg(model_ref: str, fishnet_cfg: Config, root: Path,
     cfg.work_dir = str(work_dir)
     cfg.data_preprocessor.num_classes = num_classes
     cfg.data_preprocessor.to_rgb = True  # image files are BGR
-    for loader, split, pipeline in (
-        ('train_dataloader', 'train', cfg.train_pipeline),
-        ('val_dataloader', 'val', cfg.test_pipeline)):
+    for loader, split, pipeline in (('train_dataloader', 'train',
+                                     cfg.train_pipeline),
+                                    ('val_dataloader', 'val',
+                                     cfg.test_pipeline)):
         if pipeline[0]['type'] != 'LoadImageFromFile':  # CIFAR10 gives arrays
             pipeline = [dict(type='LoadImageFromFile'), *pipeline]
         cfg[loader] = ConfigDict(
@@ -121,8 +125,11 @@ def build_cfg(model_ref: str, fishnet_cfg: Config, root: Path,
             num_workers=1,
             persistent_workers=True,
             sampler=dict(type='DefaultSampler', shuffle=split == 'train'),
-            dataset=dict(type='CustomDataset', data_root=str(root),
-                         data_prefix=split, pipeline=pipeline))
+            dataset=dict(
+                type='CustomDataset',
+                data_root=str(root),
+                data_prefix=split,
+                pipeline=pipeline))
     cfg.val_evaluator = dict(type='Accuracy', topk=(1, ))
     # tools/test.py on the dumped config evaluates the same test images
     cfg.test_dataloader = copy.deepcopy(cfg.val_dataloader)
@@ -131,12 +138,11 @@ def build_cfg(model_ref: str, fishnet_cfg: Config, root: Path,
     cfg.optim_wrapper = ConfigDict(
         type='OptimWrapper',
         optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
-    cfg.param_scheduler = dict(type='CosineAnnealingLR', T_max=args.epochs,
-                               by_epoch=True)
-    cfg.train_cfg = dict(by_epoch=True, max_epochs=args.epochs,
-                         val_interval=1)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                        interval=args.epochs)
+    cfg.param_scheduler = dict(
+        type='CosineAnnealingLR', T_max=args.epochs, by_epoch=True)
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=args.epochs, val_interval=1)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=args.epochs)
     cfg.default_hooks.logger.interval = 10
     cfg.randomness = dict(seed=args.seed)
     if args.amp:
@@ -158,8 +164,13 @@ def draw(results: dict, path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     for name, r in results.items():
-        ax.plot(range(1, len(r['top1']) + 1), r['top1'], marker='o',
-                markersize=3, label=f'{name}: {r["top1"][-1]:.2f}')
+        ax.plot(
+            range(1,
+                  len(r['top1']) + 1),
+            r['top1'],
+            marker='o',
+            markersize=3,
+            label=f'{name}: {r["top1"][-1]:.2f}')
     ax.set_xlabel('epoch')
     ax.set_ylabel('test top-1 (%)')
     ax.set_title(title)
@@ -172,14 +183,18 @@ def draw(results: dict, path: Path, title: str) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('dataset', choices=sorted(SETUPS))
-    parser.add_argument('--data', required=True,
-                        help='npz folder (cifar10) or train/ + val/ folders')
+    parser.add_argument(
+        '--data',
+        required=True,
+        help='npz folder (cifar10) or train/ + val/ folders')
     parser.add_argument('--epochs', type=int, default=15)
     parser.add_argument('--batch-size', type=int, default=128)
-    parser.add_argument('--amp', action='store_true',
-                        help='bf16/fp16 autocast for every model')
-    parser.add_argument('--models', nargs='*',
-                        help='subset of the model names (default: all)')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='bf16/fp16 autocast for every model')
+    parser.add_argument(
+        '--models', nargs='*', help='subset of the model names (default: all)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', default=None, help='output folder')
     args = parser.parse_args()
@@ -211,7 +226,10 @@ def main():
         runner.train()
         params, flops = complexity(runner.model, setup['size'])
         results[name] = dict(
-            config=ref, top1=recorder.top1, params=params, flops=flops,
+            config=ref,
+            top1=recorder.top1,
+            params=params,
+            flops=flops,
             epoch_seconds=recorder.epoch_seconds)
         with open(out / 'results.json', 'w') as f:
             json.dump(dict(args=vars(args), results=results), f, indent=1)
@@ -224,9 +242,10 @@ def main():
         print(f'| {name} | {r["top1"][-1]:.2f} ({max(r["top1"]):.2f}) | '
               f'{r["params"] / 1e6:.2f} | {r["flops"] / 1e9:.3f} | '
               f'{np.median(r["epoch_seconds"]):.1f} |')
-    draw(results, out / 'curves.png',
-         f'{args.dataset} ({osp.basename(str(data).rstrip("/"))}), '
-         f'{args.epochs} epochs')
+    draw(
+        results, out / 'curves.png',
+        f'{args.dataset} ({osp.basename(str(data).rstrip("/"))}), '
+        f'{args.epochs} epochs')
     print(f'curves: {out / "curves.png"}, numbers: {out / "results.json"}')
 
 

@@ -19,7 +19,6 @@ import os.path as osp
 
 import matplotlib
 import mmcv
-import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
@@ -45,18 +44,26 @@ def parse_args(argv=None):
     parser.add_argument('image')
     parser.add_argument('--checkpoint', help='trained weights (optional)')
     parser.add_argument('--out', default='feature_maps.png')
-    parser.add_argument('--maps', choices=['backbone', 'neck'],
-                        default='neck',
-                        help='for a detector: the FPN maps or FishNet stages')
-    parser.add_argument('--short-side', type=int,
-                        help='resize the image to this shorter side '
-                        '(default: 800 for detectors, the image as it is '
-                        'for classifiers)')
-    parser.add_argument('--channel-reduction',
-                        choices=['squeeze_mean', 'select_max'],
-                        default='squeeze_mean')
-    parser.add_argument('--display-size', type=int, default=320,
-                        help='shorter side of every panel in the PNG')
+    parser.add_argument(
+        '--maps',
+        choices=['backbone', 'neck'],
+        default='neck',
+        help='for a detector: the FPN maps or FishNet stages')
+    parser.add_argument(
+        '--short-side',
+        type=int,
+        help='resize the image to this shorter side '
+        '(default: 800 for detectors, the image as it is '
+        'for classifiers)')
+    parser.add_argument(
+        '--channel-reduction',
+        choices=['squeeze_mean', 'select_max'],
+        default='squeeze_mean')
+    parser.add_argument(
+        '--display-size',
+        type=int,
+        default=320,
+        help='shorter side of every panel in the PNG')
     return parser.parse_args(argv)
 
 
@@ -74,8 +81,7 @@ def build_model(cfg: Config, checkpoint, maps: str) -> torch.nn.Module:
     model = MODELS.build(cfg.model)
     if checkpoint:
         with safe_loading.scope():
-            load_checkpoint(model, checkpoint, map_location='cpu',
-                            strict=True)
+            load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     else:
         model.init_weights()
     return model.eval()
@@ -113,17 +119,18 @@ def main(argv=None):
     data = model.data_preprocessor(
         dict(inputs=[torch.from_numpy(image.copy()).permute(2, 0, 1)]), False)
     with torch.no_grad():
-        feats = (model.extract_feat(data['inputs']) if maps == 'neck' else
-                 model.backbone(data['inputs']))
+        feats = (
+            model.extract_feat(data['inputs'])
+            if maps == 'neck' else model.backbone(data['inputs']))
     padded = data['inputs'].shape[-2:]
     display = mmcv.imrescale(image, args.display_size / min(image.shape[:2]))
     # draw over the padded area too, so that maps and image line up
     canvas = mmcv.impad(
-        display, shape=tuple(round(s * display.shape[0] / image.shape[0])
-                             for s in padded))
+        display,
+        shape=tuple(
+            round(s * display.shape[0] / image.shape[0]) for s in padded))
     panels = [(canvas, f'input {image.shape[1]}x{image.shape[0]}')]
-    for feat, title in zip(feats, panel_titles(model, feats, padded[0],
-                                               maps)):
+    for feat, title in zip(feats, panel_titles(model, feats, padded[0], maps)):
         drawn = Visualizer.draw_featmap(
             feat[0].float(), canvas, channel_reduction=args.channel_reduction)
         panels.append((drawn, title))
@@ -131,17 +138,23 @@ def main(argv=None):
     columns = min(4, len(panels))
     rows = math.ceil(len(panels) / columns)
     aspect = canvas.shape[1] / canvas.shape[0]
-    fig, axes = plt.subplots(rows, columns, squeeze=False,
-                             figsize=(3.2 * columns * aspect, 3.4 * rows))
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        squeeze=False,
+        figsize=(3.2 * columns * aspect, 3.4 * rows))
     for ax in axes.flat:
         ax.axis('off')
     for ax, (picture, title) in zip(axes.flat, panels):
         ax.imshow(picture)
         ax.set_title(title, fontsize=9)
-    weights = (osp.basename(args.checkpoint) if args.checkpoint else
-               'untrained (random initialisation)')
-    fig.suptitle(f'{osp.basename(args.image)} through '
-                 f'{osp.basename(args.config)}, {weights}', fontsize=10)
+    weights = (
+        osp.basename(args.checkpoint)
+        if args.checkpoint else 'untrained (random initialisation)')
+    fig.suptitle(
+        f'{osp.basename(args.image)} through '
+        f'{osp.basename(args.config)}, {weights}',
+        fontsize=10)
     fig.tight_layout()
     fig.savefig(args.out, dpi=100)
     print(f'{len(panels) - 1} feature maps -> {args.out}')

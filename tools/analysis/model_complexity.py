@@ -29,21 +29,22 @@ from mmfishnet.models.layers import DOWNSAMPLE_TYPES
 # (label, backbone kwargs, input size, classes)
 Spec = Tuple[str, dict, int, int]
 TABLES: Dict[str, List[Spec]] = {
-    'imagenet': [(f'{arch}', dict(arch=arch), 224, 1000) for arch in (
-        'fishnet99', 'fishnet150', 'fishnet201', 'fishnext99', 'fishnext150',
-        'fishnext201')],
+    'imagenet': [(f'{arch}', dict(arch=arch), 224, 1000)
+                 for arch in ('fishnet99', 'fishnet150', 'fishnet201',
+                              'fishnext99', 'fishnext150', 'fishnext201')],
     'downsample': [(f'fishnet150 downsample={kind}',
                     dict(arch='fishnet150', downsample=kind), 224, 1000)
                    for kind in DOWNSAMPLE_TYPES],
-    'small': [
-        (f'{arch} stem_stride={stride} widen_factor={widen}',
-         dict(arch=arch, stem_stride=stride, widen_factor=widen), size, 10)
-        for arch, stride, widen, size in (
-            ('fishnet99', 1, 0.25, 32), ('fishnet99', 1, 0.5, 32),
-            ('fishnet150', 1, 0.5, 32), ('fishnext99', 1, 0.5, 32),
-            ('fishnet99', 2, 0.25, 64), ('fishnet99', 2, 0.5, 64),
-            ('fishnet150', 2, 0.5, 64))
-    ],
+    'small':
+    [(f'{arch} stem_stride={stride} widen_factor={widen}',
+      dict(arch=arch, stem_stride=stride, widen_factor=widen), size, 10)
+     for arch, stride, widen, size in (('fishnet99', 1, 0.25,
+                                        32), ('fishnet99', 1, 0.5,
+                                              32), ('fishnet150', 1, 0.5, 32),
+                                       ('fishnext99', 1, 0.5,
+                                        32), ('fishnet99', 2, 0.25,
+                                              64), ('fishnet99', 2, 0.5, 64),
+                                       ('fishnet150', 2, 0.5, 64))],
 }
 
 
@@ -73,7 +74,7 @@ def complexity(backbone_kwargs: dict, size: int,
 
 def print_table(name: str, specs: List[Spec]) -> None:
     print(f'\n{name}')
-    print(f'| model | input | classes | params (M) | GFLOPs |')
+    print('| model | input | classes | params (M) | GFLOPs |')
     print('|---|---|---|---|---|')
     for label, kwargs, size, classes in specs:
         params, flops = complexity(kwargs, size, classes)
@@ -83,22 +84,27 @@ def print_table(name: str, specs: List[Spec]) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--table', choices=sorted(TABLES), nargs='*',
-                        help='tables to print (default: all)')
+    parser.add_argument(
+        '--table',
+        choices=sorted(TABLES),
+        nargs='*',
+        help='tables to print (default: all)')
     parser.add_argument('--arch', help='one model instead of the tables')
     parser.add_argument('--size', type=int, default=224)
     parser.add_argument('--num-classes', type=int, default=1000)
     parser.add_argument('--stem-stride', type=int, default=4)
     parser.add_argument('--widen-factor', type=float, default=1.0)
-    parser.add_argument('--downsample', default='maxpool2x2',
-                        choices=DOWNSAMPLE_TYPES)
+    parser.add_argument(
+        '--downsample', default='maxpool2x2', choices=DOWNSAMPLE_TYPES)
     args = parser.parse_args()
     if args.arch:
-        kwargs = dict(arch=args.arch, stem_stride=args.stem_stride,
-                      widen_factor=args.widen_factor,
-                      downsample=args.downsample)
-        print_table('one model', [(args.arch, kwargs, args.size,
-                                   args.num_classes)])
+        kwargs = dict(
+            arch=args.arch,
+            stem_stride=args.stem_stride,
+            widen_factor=args.widen_factor,
+            downsample=args.downsample)
+        print_table('one model',
+                    [(args.arch, kwargs, args.size, args.num_classes)])
         return
     for name in args.table or TABLES:
         print_table(name, TABLES[name])

@@ -1,6 +1,7 @@
 """Classify images with a FishNet classifier and print the top-k classes.
 
-    python tools/demo/classify.py CONFIG CHECKPOINT IMAGE [IMAGE ...] [--topk 5]
+    python tools/demo/classify.py CONFIG CHECKPOINT IMAGE [IMAGE ...] \
+        [--topk 5]
         [--amp]
 
 From Python, the same with MMPretrain's inferencer::
@@ -33,8 +34,10 @@ def main(argv=None):
     parser.add_argument('images', nargs='+')
     parser.add_argument('--topk', type=int, default=5)
     parser.add_argument('--device', default=None)
-    parser.add_argument('--amp', action='store_true',
-                        help='bf16/fp16 autocast, as tools/test.py --amp')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='bf16/fp16 autocast, as tools/test.py --amp')
     args = parser.parse_args(argv)
     with user_errors_exit():
         check_config_path(args.config)
@@ -51,8 +54,8 @@ def classify(args) -> None:
     to_channels_last(inferencer.model)
     dtype = None
     if args.amp:
-        dtype = resolve_amp_dtype('auto', inferencer.model.data_preprocessor
-                                  .device.type)
+        dtype = resolve_amp_dtype(
+            'auto', inferencer.model.data_preprocessor.device.type)
         float32_head_outputs(inferencer.model)
     classes = inferencer.classes
     with autocast_context(dtype):

@@ -40,14 +40,20 @@ def parse_args(argv=None):
     parser.add_argument('--out-dir', required=True)
     parser.add_argument('--score-thr', type=float, default=0.3)
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--amp', action='store_true',
-                        help='bf16/fp16 autocast, as tools/test.py --amp')
-    parser.add_argument('--ann-file',
-                        help='COCO annotations of the images: draw the '
-                        'ground truth beside the prediction')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='bf16/fp16 autocast, as tools/test.py --amp')
+    parser.add_argument(
+        '--ann-file',
+        help='COCO annotations of the images: draw the '
+        'ground truth beside the prediction')
     parser.add_argument('--grid', help='also save all pictures in one PNG')
-    parser.add_argument('--display-size', type=int, default=384,
-                        help='shorter side of the pictures (default: 384)')
+    parser.add_argument(
+        '--display-size',
+        type=int,
+        default=384,
+        help='shorter side of the pictures (default: 384)')
     return parser.parse_args(argv)
 
 
@@ -55,8 +61,10 @@ def ground_truth(coco: COCO, path: str, classes) -> InstanceData:
     """The COCO annotations of the image file ``path`` as mmdet instances
     (boxes x1y1x2y2, labels in the order of ``classes``, bitmap masks)."""
     name = osp.basename(path)
-    images = [i for i in coco.dataset['images']
-              if osp.basename(i['file_name']) == name]
+    images = [
+        i for i in coco.dataset['images']
+        if osp.basename(i['file_name']) == name
+    ]
     if not images:
         raise SystemExit(f'error: {path} has no entry in the --ann-file '
                          'images; give the annotations of these images')

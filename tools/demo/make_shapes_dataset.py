@@ -3,7 +3,8 @@ shapes (square, disc, triangle) on textured backgrounds.
 
     python tools/demo/make_shapes_dataset.py OUT_DIR [--train 240] [--val 40]
 
-Writes OUT_DIR/{train,val}/*.png and OUT_DIR/annotations/instances_{train,val}.json
+Writes OUT_DIR/{train,val}/*.png and
+OUT_DIR/annotations/instances_{train,val}.json
 with polygon masks, boxes and areas, deterministically from --seed. Shapes do
 not overlap, so every polygon is exactly the visible mask.
 """
@@ -44,8 +45,9 @@ def make_image(rng: np.random.Generator, size: int):
         for _attempt in range(20):
             r = rng.uniform(0.12, 0.25) * size
             cx, cy = rng.uniform(r, size - r, 2)
-            if all(math.hypot(cx - x, cy - y) > r + s + 2
-                   for x, y, s in circles):
+            if all(
+                    math.hypot(cx - x, cy - y) > r + s + 2
+                    for x, y, s in circles):
                 break
         else:
             continue
@@ -84,19 +86,25 @@ def write_split(out_dir: str, split: str, num: int, size: int,
                     category_id=label + 1,
                     segmentation=[poly.round(2).flatten().tolist()],
                     area=polygon_area(poly),
-                    bbox=[float(x0), float(y0), float(x1 - x0),
-                          float(y1 - y0)],
+                    bbox=[
+                        float(x0),
+                        float(y0),
+                        float(x1 - x0),
+                        float(y1 - y0)
+                    ],
                     iscrowd=0))
     categories = [
         dict(id=i + 1, name=name, supercategory='shape')
         for i, name in enumerate(CATEGORIES)
     ]
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
-    with open(osp.join(out_dir, 'annotations', f'instances_{split}.json'),
-              'w') as f:
+    with open(
+            osp.join(out_dir, 'annotations', f'instances_{split}.json'),
+            'w') as f:
         json.dump(
-            dict(images=images, annotations=annotations,
-                 categories=categories), f)
+            dict(
+                images=images, annotations=annotations, categories=categories),
+            f)
 
 
 def main(argv=None):

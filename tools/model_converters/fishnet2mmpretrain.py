@@ -5,7 +5,8 @@
 SRC is an official file (``fishnet99_ckpt.tar``, ``fishnet150_ckpt.tar``,
 ``fishnet150_ckpt_welltrained.tar``, ``fishnet201_ckpt_welltrain.tar``): a dict
 with ``state_dict`` (keys with or without ``module.``) or a bare state dict.
-DST is an ``ImageClassifier`` checkpoint (``backbone.*`` and ``head.*`` keys and
+DST is an ``ImageClassifier`` checkpoint (``backbone.*`` and ``head.*`` keys
+and
 ``meta``) for ``configs/fishnet*_in1k.py``, usable as ``load_from`` or as a
 backbone ``Pretrained`` init with ``prefix='backbone.'``.
 
@@ -90,9 +91,8 @@ def match_model(converted, model_state):
                  f'  model keys left unfilled: {missing}\n'
                  f'  checkpoint keys with no model key: {unexpected}\n'
                  f'  shape mismatches: {wrong_shape}')
-    return OrderedDict(
-        (k, converted.get(k, torch.zeros_like(v)).clone())
-        for k, v in model_state.items())
+    return OrderedDict((k, converted.get(k, torch.zeros_like(v)).clone())
+                       for k, v in model_state.items())
 
 
 def main(argv=None):

@@ -1,8 +1,8 @@
 """FishNet backbone (Sun et al., "FishNet: A Versatile Backbone for Image,
 Region, and Pixel Level Prediction", NeurIPS 2018).
 
-The architecture follows the authors' released code (kevin-ssy/FishNet) exactly:
-converted official checkpoints reproduce the official outputs.
+The architecture follows the authors' released code (kevin-ssy/FishNet)
+exactly: converted official checkpoints reproduce the official outputs.
 """
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -17,8 +17,8 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmfishnet.registry import register_model
-from ..layers import (DOWNSAMPLE_TYPES, Bridge, FusionStage,
-                      PreActBottleneck, TailStage, init_fishnet_weights)
+from ..layers import (DOWNSAMPLE_TYPES, Bridge, FusionStage, PreActBottleneck,
+                      TailStage, init_fishnet_weights)
 from ..pretrained import check_state_keys, load_pretrained_state
 
 BLOCK_FIELDS = ('tail_blocks', 'bridge_blocks', 'body_blocks',
@@ -111,7 +111,8 @@ class FishNet(BaseModule):
 
     Args:
         arch (str | dict): ``'fishnet99'``, ``'fishnet150'``, ``'fishnet201'``,
-            ``'fishnext99'``, ``'fishnext150'``, ``'fishnext201'``, or a dict with the block counts ``tail_blocks`` (3 ints),
+            ``'fishnext99'``, ``'fishnext150'``, ``'fishnext201'``, or a dict
+            with the block counts ``tail_blocks`` (3 ints),
             ``bridge_blocks`` (int), ``body_blocks``, ``body_transfer_blocks``,
             ``head_blocks``, ``head_transfer_blocks`` (3 ints each) and
             optionally the widths ``stem_channels``, ``tail_channels`` (3),
@@ -180,7 +181,10 @@ class FishNet(BaseModule):
     }
     # FishNeXt-N: the blocks of FishNet-N with grouped bottlenecks
     arch_settings.update({
-        name.replace('fishnet', 'fishnext'): {**blocks, **FISHNEXT_BOTTLENECK}
+        name.replace('fishnet', 'fishnext'): {
+            **blocks,
+            **FISHNEXT_BOTTLENECK
+        }
         for name, blocks in arch_settings.items()
     })
     stage_names = ('tail1', 'tail2', 'tail3', 'bridge', 'body1', 'body2',
@@ -209,7 +213,8 @@ class FishNet(BaseModule):
                              f'got {stem_stride!r}')
         if not (isinstance(widen_factor, (int, float)) and widen_factor > 0):
             raise ValueError(
-                f'widen_factor must be a positive number, got {widen_factor!r}')
+                f'widen_factor must be a positive number, got {widen_factor!r}'
+            )
         if downsample not in DOWNSAMPLE_TYPES:
             raise ValueError(f'downsample must be one of {DOWNSAMPLE_TYPES}, '
                              f'got {downsample!r}')
@@ -228,20 +233,38 @@ class FishNet(BaseModule):
             raise ValueError(
                 f'frozen_stages must be an int in [-1, {self.num_stages}] '
                 f'(-1: none, 0: stem, k: stem and stages 0..k-1 of '
-                f'{self.stage_names[:self.num_stages]}), got {frozen_stages!r}')
+                f'{self.stage_names[:self.num_stages]}), got {frozen_stages!r}'
+            )
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
 
         stem_channels = self.arch['stem_channels']
         self.stem = nn.Sequential(
-            ConvModule(in_channels, stem_channels // 2, 3,
-                       2 if stem_stride > 1 else 1, 1,
-                       bias=False, norm_cfg=norm_cfg),
-            ConvModule(stem_channels // 2, stem_channels // 2, 3, 1, 1,
-                       bias=False, norm_cfg=norm_cfg),
-            ConvModule(stem_channels // 2, stem_channels, 3, 1, 1,
-                       bias=False, norm_cfg=norm_cfg),
+            ConvModule(
+                in_channels,
+                stem_channels // 2,
+                3,
+                2 if stem_stride > 1 else 1,
+                1,
+                bias=False,
+                norm_cfg=norm_cfg),
+            ConvModule(
+                stem_channels // 2,
+                stem_channels // 2,
+                3,
+                1,
+                1,
+                bias=False,
+                norm_cfg=norm_cfg),
+            ConvModule(
+                stem_channels // 2,
+                stem_channels,
+                3,
+                1,
+                1,
+                bias=False,
+                norm_cfg=norm_cfg),
             nn.MaxPool2d(3, 2, 1) if stem_stride == 4 else nn.Identity())
 
         block_kwargs = dict(
@@ -303,8 +326,9 @@ class FishNet(BaseModule):
         widened = dict(arch)
         for field in DEFAULT_WIDTHS:
             value = arch[field]
-            widened[field] = (scale(value) if isinstance(value, int) else
-                              tuple(scale(c) for c in value))
+            widened[field] = (
+                scale(value) if isinstance(value, int) else tuple(
+                    scale(c) for c in value))
         return widened
 
     def _parse_out_indices(self, out_indices: Sequence[int]) -> Tuple[int]:
@@ -316,16 +340,17 @@ class FishNet(BaseModule):
             if not isinstance(index, int) or not -num <= index < num:
                 raise ValueError(
                     f'out_indices must be ints in [-{num}, {num - 1}] '
-                    f'choosing among the stages {dict(enumerate(self.stage_names))}'
-                    f', got {tuple(out_indices)!r}')
+                    'choosing among the stages '
+                    f'{dict(enumerate(self.stage_names))}, '
+                    f'got {tuple(out_indices)!r}')
             parsed.append(index % num)
         if not parsed or len(set(parsed)) != len(parsed):
             raise ValueError('out_indices must be non-empty without '
                              f'duplicates, got {tuple(out_indices)!r}')
         return tuple(parsed)
 
-    def _build_stages(self, block_kwargs: dict) -> Tuple[List[nn.Module],
-                                                         List[int]]:
+    def _build_stages(self,
+                      block_kwargs: dict) -> Tuple[List[nn.Module], List[int]]:
         """Build all ten stages and the channels of every feature map."""
         a = self.arch
         channels = [a['stem_channels']]
@@ -349,19 +374,30 @@ class FishNet(BaseModule):
                     f'{trunk_out}: the r_k shortcut needs a multiple')
             skip = channels[self.skip_sources[idx]]
             stages.append(
-                FusionStage(trunk_in, trunk_out, skip, a['body_blocks'][j],
-                            a['body_transfer_blocks'][j], upsample=True,
-                            dilation=2**j, channel_reduction=True,
-                            **block_kwargs))
+                FusionStage(
+                    trunk_in,
+                    trunk_out,
+                    skip,
+                    a['body_blocks'][j],
+                    a['body_transfer_blocks'][j],
+                    upsample=True,
+                    dilation=2**j,
+                    channel_reduction=True,
+                    **block_kwargs))
             channels.append(trunk_out + skip)
         for j in range(3):  # head: max-pool, trunk keeps its width
             idx = len(stages)
             skip = channels[self.skip_sources[idx]]
             stages.append(
-                FusionStage(channels[-1], channels[-1], skip,
-                            a['head_blocks'][j], a['head_transfer_blocks'][j],
-                            upsample=False, downsample=self.downsample,
-                            **block_kwargs))
+                FusionStage(
+                    channels[-1],
+                    channels[-1],
+                    skip,
+                    a['head_blocks'][j],
+                    a['head_transfer_blocks'][j],
+                    upsample=False,
+                    downsample=self.downsample,
+                    **block_kwargs))
             channels.append(channels[-1] + skip)
         return stages, channels
 
@@ -394,8 +430,7 @@ class FishNet(BaseModule):
         """(N, in_channels, H, W) -> (N, stem_channels, H / s, W / s) with
         ``s = stem_stride``. With ``with_cp`` a trainable stem is recomputed
         in the backward pass: at full resolution its maps are among the
-        largest a training step stores (FishNet-150, two 800x1216 images:
-        557 MB in float32, 22 MB checkpointed)."""
+        largest a training step stores."""
         if (self.with_cp and torch.is_grad_enabled()
                 and any(p.requires_grad for p in self.stem.parameters())):
             return cp.checkpoint(self.stem, x, use_reentrant=False)
@@ -452,8 +487,8 @@ class FishNet(BaseModule):
                 backbone weights it does not know; the message names them.
         """
         named_arch = self.arch_name if self.arch_name != 'custom' else None
-        state = load_pretrained_state(checkpoint, prefix or '', 'backbone.',
-                                      arch=named_arch)
+        state = load_pretrained_state(
+            checkpoint, prefix or '', 'backbone.', arch=named_arch)
         self._load_backbone_state(state, checkpoint)
         MMLogger.get_current_instance().info(
             f'loaded FishNet-{self.arch_name} weights from {checkpoint}')
@@ -462,15 +497,18 @@ class FishNet(BaseModule):
     def arch_of_state(cls, state: Dict[str, Tensor]) -> Optional[str]:
         """The named arch whose tail3 block count and grouping match the
         backbone weights ``state`` (``None`` if none or several do)."""
-        blocks = {k.split('.')[2] for k in state if k.startswith('tail3.blocks.')}
+        blocks = {
+            k.split('.')[2]
+            for k in state if k.startswith('tail3.blocks.')
+        }
         conv2 = state.get('tail3.blocks.0.conv2.weight')
         if not blocks or conv2 is None:
             return None
         grouped = conv2.shape[1] < conv2.shape[0]
         matches = [
             name for name, arch in cls.arch_settings.items()
-            if arch['tail_blocks'][2] == len(blocks)
-            and (arch.get('cardinality', 1) > 1) == grouped
+            if arch['tail_blocks'][2] == len(blocks) and (
+                arch.get('cardinality', 1) > 1) == grouped
         ]
         return matches[0] if len(matches) == 1 else None
 
@@ -492,13 +530,19 @@ class FishNet(BaseModule):
         own = self.state_dict()
         unbuilt = tuple(f'{name}.'
                         for name in self.stage_names[self.num_stages:])
-        check_state_keys(own, state, f'FishNet(arch={self.arch_name!r})',
-                         source, extra_allowed=unbuilt)
+        check_state_keys(
+            own,
+            state,
+            f'FishNet(arch={self.arch_name!r})',
+            source,
+            extra_allowed=unbuilt)
         skipped = sum(k.startswith(unbuilt) for k in state)
         if skipped:
             MMLogger.get_current_instance().info(
                 f'{source}: {skipped} weights of stages after '
                 f'out_indices {self.out_indices} are not used (not built)')
-        self.load_state_dict({k: v
-                              for k, v in state.items() if k in own},
+        self.load_state_dict({
+            k: v
+            for k, v in state.items() if k in own
+        },
                              strict=False)

@@ -50,11 +50,9 @@ class FishNetClsHead(ClsHead):
         self.in_channels = in_channels
         mid_channels = in_channels // 2
         self.score = nn.Sequential(
-            build_norm_layer(norm_cfg, in_channels)[1],
-            nn.ReLU(inplace=True),
+            build_norm_layer(norm_cfg, in_channels)[1], nn.ReLU(inplace=True),
             nn.Conv2d(in_channels, mid_channels, 1, bias=False),
-            build_norm_layer(norm_cfg, mid_channels)[1],
-            nn.ReLU(inplace=True))
+            build_norm_layer(norm_cfg, mid_channels)[1], nn.ReLU(inplace=True))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(mid_channels, num_classes)
 
@@ -74,8 +72,10 @@ class FishNetClsHead(ClsHead):
         state = load_pretrained_state(checkpoint, prefix, 'head.')
         # fc is re-initialised for num_classes: its weights may be present
         check_state_keys((f'score.{k}' for k in self.score.state_dict()),
-                         state, 'FishNetClsHead', f'{checkpoint} (prefix '
-                         f'{prefix!r})', extra_allowed=('fc.', ))
+                         state,
+                         'FishNetClsHead', f'{checkpoint} (prefix '
+                         f'{prefix!r})',
+                         extra_allowed=('fc.', ))
         self.score.load_state_dict(
             {
                 k[len('score.'):]: v

@@ -90,7 +90,8 @@ class PreActBottleneck(nn.Module):
         mid_channels, groups = bottleneck_width(out_channels, width_ratio,
                                                 cardinality, min_group_width)
         self.with_cp = with_cp
-        self.reduction = in_channels // out_channels if channel_reduction else 0
+        self.reduction = (
+            in_channels // out_channels if channel_reduction else 0)
 
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, in_channels, 1)
         self.norm2_name, norm2 = build_norm_layer(norm_cfg, mid_channels, 2)

@@ -5,8 +5,8 @@ from mmcv.cnn import build_norm_layer
 DOWNSAMPLE_TYPES = ('maxpool2x2', 'maxpool3x3', 'avgpool2x2', 'conv')
 
 
-def build_downsample(kind: str, channels: int,
-                     norm_cfg: dict = dict(type='BN')) -> nn.Module:
+def build_downsample(
+    kind: str, channels: int, norm_cfg: dict = dict(type='BN')) -> nn.Module:
     """A module that halves H and W of an (N, channels, H, W) map.
 
     * ``'maxpool2x2'``: 2x2 max-pooling, stride 2 (the released FishNet);

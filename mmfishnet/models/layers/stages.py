@@ -25,9 +25,9 @@ class TailStage(nn.Module):
         super().__init__()
         self.blocks = make_blocks(num_blocks, in_channels, out_channels,
                                   **block_kwargs)
-        self.pool = build_downsample(downsample, out_channels,
-                                     block_kwargs.get('norm_cfg',
-                                                      dict(type='BN')))
+        self.pool = build_downsample(
+            downsample, out_channels,
+            block_kwargs.get('norm_cfg', dict(type='BN')))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.pool(self.blocks(x))
@@ -58,8 +58,7 @@ class Bridge(nn.Module):
         score_channels = 2 * in_channels
         squeeze_channels = out_channels // 16
         self.score = nn.Sequential(
-            build_norm_layer(norm_cfg, in_channels)[1],
-            nn.ReLU(inplace=True),
+            build_norm_layer(norm_cfg, in_channels)[1], nn.ReLU(inplace=True),
             nn.Conv2d(in_channels, in_channels // 2, 1, bias=False),
             build_norm_layer(norm_cfg, in_channels // 2)[1],
             nn.ReLU(inplace=True),
@@ -72,8 +71,7 @@ class Bridge(nn.Module):
             **block_kwargs)
         self.attention = nn.Sequential(
             build_norm_layer(norm_cfg, score_channels)[1],
-            nn.ReLU(inplace=True),
-            nn.AdaptiveAvgPool2d(1),
+            nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1),
             nn.Conv2d(score_channels, squeeze_channels, 1, bias=True),
             nn.ReLU(inplace=True),
             nn.Conv2d(squeeze_channels, out_channels, 1, bias=True),
@@ -86,7 +84,8 @@ class Bridge(nn.Module):
 
 
 class FusionStage(nn.Module):
-    """A body (up) or head (down) stage: ``cat([resample(trunk(x)), transfer(skip)])``.
+    """A body (up) or head (down) stage:
+    ``cat([resample(trunk(x)), transfer(skip)])``.
 
     The trunk blocks run at the input resolution, then the trunk is resampled
     by 2 (nearest-neighbour up-sampling in the body; in the head 2x2
@@ -134,6 +133,6 @@ class FusionStage(nn.Module):
                 block_kwargs.get('norm_cfg', dict(type='BN')))
 
     def forward(self, x: Tensor, skip: Tensor) -> Tensor:
-        return torch.cat(
-            [self.resample(self.trunk(x)),
-             self.transfer(skip)], dim=1)
+        return torch.cat([self.resample(self.trunk(x)),
+                          self.transfer(skip)],
+                         dim=1)

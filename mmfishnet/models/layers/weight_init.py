@@ -8,8 +8,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 def init_fishnet_weights(module: nn.Module) -> None:
     """Initialise ``module`` in place as the authors' ``_init_weights`` does.
 
-    Conv weights (and the classifier, a 1x1 conv there) ~ N(0, sqrt(2 / fan_out))
-    with ``fan_out = kh * kw * out_channels``; norm layers get weight 1 and bias
+    Conv weights (and the classifier, a 1x1 conv there) ~
+    N(0, sqrt(2 / fan_out)) with ``fan_out = kh * kw * out_channels``; norm
+    layers get weight 1 and bias
     0; biases keep PyTorch's default.
     """
     for m in module.modules():

@@ -39,18 +39,16 @@ test_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
-test_evaluator = dict(
-    ann_file=data_root + 'annotations/instances_val2017.json')
+test_evaluator = dict(ann_file=data_root +
+                      'annotations/instances_val2017.json')
 val_dataloader = val_evaluator = val_cfg = None
 
-train_cfg = dict(
-    _delete_=True, type='IterBasedTrainLoop', max_iters=6)
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=6)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=4)
 ]
 default_hooks = dict(
-    checkpoint=dict(by_epoch=False, interval=2),
-    logger=dict(interval=1))
+    checkpoint=dict(by_epoch=False, interval=2), logger=dict(interval=1))
 log_processor = dict(by_epoch=False)
 # From scratch at batch 2 the detection lr of 0.02 diverges: a smaller lr and
 # gradient clipping keep the few iterations finite.

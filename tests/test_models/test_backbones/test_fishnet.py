@@ -21,9 +21,10 @@ def count_params(module):
     return sum(p.numel() for p in module.parameters())
 
 
-@pytest.mark.parametrize('arch,params,convs', [('fishnet99', 16_628_904, 100),
-                                               ('fishnet150', 24_959_400, 151),
-                                               ('fishnet201', 44_584_552, 202)])
+@pytest.mark.parametrize('arch,params,convs',
+                         [('fishnet99', 16_628_904, 100),
+                          ('fishnet150', 24_959_400, 151),
+                          ('fishnet201', 44_584_552, 202)])
 def test_official_size(arch, params, convs):
     backbone = FishNet(arch, out_indices=(9, ))
     head = FishNetClsHead(num_classes=1000)
@@ -40,10 +41,9 @@ def test_default_outputs_are_the_fpn_maps():
     assert model.out_channels == [320, 832, 1600, 2112]
     with torch.no_grad():
         outs = model(torch.randn(2, 3, 224, 192))
-    assert [tuple(o.shape) for o in outs] == [(2, 320, 56, 48),
-                                             (2, 832, 28, 24),
-                                             (2, 1600, 14, 12),
-                                             (2, 2112, 7, 6)]
+    assert [tuple(o.shape)
+            for o in outs] == [(2, 320, 56, 48), (2, 832, 28, 24),
+                               (2, 1600, 14, 12), (2, 2112, 7, 6)]
 
 
 def test_every_stage_output():
@@ -137,8 +137,11 @@ def test_custom_arch_dict():
      'depth'),
     (dict(arch=dict(FishNet.arch_settings['fishnet99'], tail_blocks=(2, 2))),
      ValueError, '3 positive ints'),
-    (dict(arch=dict(FishNet.arch_settings['fishnet99'],
-                    body_channels=(500, 384, 256))), ValueError, 'multiple'),
+    (dict(
+        arch=dict(
+            FishNet.arch_settings['fishnet99'], body_channels=(500, 384,
+                                                               256))),
+     ValueError, 'multiple'),
     (dict(out_indices=(10, )), ValueError, 'head3'),
     (dict(out_indices=(1.5, )), ValueError, '[-10, 9]'),
     (dict(out_indices=(6, 6)), ValueError, 'duplicates'),
@@ -242,8 +245,10 @@ def test_with_cp_recomputes_a_trainable_stem_only():
     # only the input image (1.1 MB) and the checkpoint's bookkeeping
     assert _saved_megabytes(cp._stem_forward, x) < 2
     frozen = FishNet('fishnet99', with_cp=True, frozen_stages=0).train()
-    with mock.patch.object(torch.utils.checkpoint, 'checkpoint',
-                           wraps=torch.utils.checkpoint.checkpoint) as spy:
+    with mock.patch.object(
+            torch.utils.checkpoint,
+            'checkpoint',
+            wraps=torch.utils.checkpoint.checkpoint) as spy:
         cp._stem_forward(x)
         assert spy.call_count == 1
         frozen._stem_forward(x)  # nothing to recompute gradients for

@@ -14,8 +14,8 @@ ALL_STAGES = tuple(range(10))
 
 def classifier_params(**kwargs):
     backbone = FishNet(out_indices=(9, ), **kwargs)
-    head = FishNetClsHead(num_classes=1000,
-                          in_channels=backbone.out_channels[-1])
+    head = FishNetClsHead(
+        num_classes=1000, in_channels=backbone.out_channels[-1])
     return sum(p.numel() for m in (backbone, head) for p in m.parameters())
 
 
@@ -58,8 +58,9 @@ def test_bottleneck_width_rule():
 @pytest.mark.parametrize('arch', ['fishnext99', 'fishnext150', 'fishnext201'])
 def test_fishnext_every_out_index(arch):
     model = FishNet(arch, out_indices=ALL_STAGES).eval()
-    assert model.out_channels == [128, 256, 512, 512, 768, 512, 320, 832,
-                                  1600, 2112]
+    assert model.out_channels == [
+        128, 256, 512, 512, 768, 512, 320, 832, 1600, 2112
+    ]
     with torch.no_grad():
         outs = model(torch.randn(1, 3, 96, 128))
     strides = [8, 16, 32, 32, 16, 8, 4, 8, 16, 32]
@@ -69,15 +70,18 @@ def test_fishnext_every_out_index(arch):
 
 
 def test_fishnext_supports_the_backbone_options():
-    model = FishNet('fishnext99', frozen_stages=2, norm_eval=True,
-                    with_cp=True, out_indices=(7, 9))
+    model = FishNet(
+        'fishnext99',
+        frozen_stages=2,
+        norm_eval=True,
+        with_cp=True,
+        out_indices=(7, 9))
     model.train()
     assert not any(p.requires_grad for p in model.tail2.parameters())
     assert all(p.requires_grad for p in model.head1.parameters())
     x = torch.randn(1, 3, 70, 50, requires_grad=True)  # odd size: padded
     outs = model(x)
-    assert [tuple(o.shape) for o in outs] == [(1, 832, 12, 8),
-                                             (1, 2112, 3, 2)]
+    assert [tuple(o.shape) for o in outs] == [(1, 832, 12, 8), (1, 2112, 3, 2)]
     sum(o.sum() for o in outs).backward()
     assert x.grad is not None
 
@@ -88,14 +92,14 @@ def test_fishnext_supports_the_backbone_options():
                                         ('avgpool2x2', 0),
                                         ('conv', 3_705_984)])
 def test_downsample_choices(kind, extra):
-    assert classifier_params(arch='fishnet150',
-                             downsample=kind) == 24_959_400 + extra
+    assert classifier_params(
+        arch='fishnet150', downsample=kind) == 24_959_400 + extra
     model = FishNet('fishnet99', downsample=kind, out_indices=ALL_STAGES)
     with torch.no_grad():
         outs = model.eval()(torch.randn(1, 3, 64, 96))
     strides = [8, 16, 32, 32, 16, 8, 4, 8, 16, 32]
     assert [tuple(o.shape[2:]) for o in outs] == [(64 // s, 96 // s)
-                                                 for s in strides]
+                                                  for s in strides]
 
 
 def test_default_downsampling_is_the_released_max_pool():
@@ -111,21 +115,25 @@ def test_default_downsampling_is_the_released_max_pool():
 
 @pytest.mark.parametrize('size,stem_stride', [(32, 1), (64, 2)])
 def test_small_images_keep_useful_resolutions(size, stem_stride):
-    model = FishNet('fishnet99', stem_stride=stem_stride, widen_factor=0.5,
-                    out_indices=ALL_STAGES).eval()
+    model = FishNet(
+        'fishnet99',
+        stem_stride=stem_stride,
+        widen_factor=0.5,
+        out_indices=ALL_STAGES).eval()
     assert model.size_divisor == 8 * stem_stride
     with torch.no_grad():
         outs = model(torch.randn(2, 3, size, size))
     # tail 16/8/4, bridge 4, body 8/16/32, head 16/8/4 (for a 32x32 input)
     sides = [16, 8, 4, 4, 8, 16, 32, 16, 8, 4]
     assert [o.shape[-1] for o in outs] == sides
-    assert [o.shape[1] for o in outs] == [64, 128, 256, 256, 384, 256, 160,
-                                          416, 800, 1056]
+    assert [o.shape[1] for o in outs
+            ] == [64, 128, 256, 256, 384, 256, 160, 416, 800, 1056]
 
 
 def test_small_image_input_sizes_are_padded_to_the_divisor():
-    model = FishNet('fishnet99', stem_stride=1, widen_factor=0.25,
-                    out_indices=(9, )).eval()
+    model = FishNet(
+        'fishnet99', stem_stride=1, widen_factor=0.25,
+        out_indices=(9, )).eval()
     with torch.no_grad():
         out, = model(torch.randn(1, 3, 30, 17))
     assert out.shape == (1, 528, 4, 3)  # padded to 32 x 24, stride 8
@@ -133,16 +141,19 @@ def test_small_image_input_sizes_are_padded_to_the_divisor():
 
 def test_widen_factor_one_and_stem_stride_four_are_the_default():
     default = FishNet('fishnet99', out_indices=(9, ))
-    explicit = FishNet('fishnet99', stem_stride=4, widen_factor=1.0,
-                       downsample='maxpool2x2', out_indices=(9, ))
-    assert [(k, v.shape) for k, v in default.state_dict().items()] == [
-        (k, v.shape) for k, v in explicit.state_dict().items()
-    ]
+    explicit = FishNet(
+        'fishnet99',
+        stem_stride=4,
+        widen_factor=1.0,
+        downsample='maxpool2x2',
+        out_indices=(9, ))
+    assert [(k, v.shape) for k, v in default.state_dict().items()
+            ] == [(k, v.shape) for k, v in explicit.state_dict().items()]
 
 
 def test_zero_init_residual_makes_blocks_start_as_shortcuts():
-    model = FishNet('fishnet99', stem_stride=1, widen_factor=0.25,
-                    zero_init_residual=True)
+    model = FishNet(
+        'fishnet99', stem_stride=1, widen_factor=0.25, zero_init_residual=True)
     model.init_weights()
     blocks = [m for m in model.modules() if isinstance(m, PreActBottleneck)]
     assert all(b.conv3.weight.abs().sum() == 0 for b in blocks)
