@@ -157,6 +157,20 @@ def test_a_truncated_checkpoint_is_named(tmp_path, zip_format, unpickler,
 SAFETY_HOOK = [dict(type='CheckpointSafetyHook')]
 
 
+def resume_for_one_iteration(work_dir, checkpoint):
+    """Resume the toy run from ``checkpoint`` (saved at iteration 2) and
+    train to iteration 3; returns the Runner."""
+    runner = make_runner(
+        work_dir,
+        'resumed',
+        max_iters=3,
+        resume=True,
+        load_from=str(checkpoint),
+        custom_hooks=SAFETY_HOOK)
+    runner.train()
+    return runner
+
+
 def test_runner_checkpoint_resumes_and_loads(tmp_path, unpickler):
     runner = make_runner(
         tmp_path, 'first', max_iters=2, custom_hooks=SAFETY_HOOK)
@@ -169,15 +183,7 @@ def test_runner_checkpoint_resumes_and_loads(tmp_path, unpickler):
             torch.load(ckpt)
     assert read_checkpoint(str(ckpt), trusted=False)['meta']['iter'] == 2
 
-    resumed = make_runner(
-        tmp_path,
-        'resumed',
-        max_iters=3,
-        resume=True,
-        load_from=str(ckpt),
-        custom_hooks=SAFETY_HOOK)
-    resumed.train()
-    assert resumed.iter == 3
+    assert resume_for_one_iteration(tmp_path, ckpt).iter == 3
     saved = read_checkpoint(str(ckpt))
     assert saved['meta']['iter'] == 2
     assert 'message_hub' in saved and 'optimizer' in saved
@@ -221,12 +227,4 @@ def test_checkpoints_from_both_ends_of_the_range_load(tmp_path, unpickler,
     assert checkpoint['meta']['iter'] == 2
     assert 'message_hub' in checkpoint
 
-    resumed = make_runner(
-        tmp_path,
-        'resumed',
-        max_iters=3,
-        resume=True,
-        load_from=str(path),
-        custom_hooks=SAFETY_HOOK)
-    resumed.train()
-    assert resumed.iter == 3
+    assert resume_for_one_iteration(tmp_path, path).iter == 3
