@@ -11,7 +11,8 @@ def read_version():
 setup(
     name='mmfishnet',
     version=read_version(),
-    description='FishNet backbone for MMDetection and MMPretrain',
+    description='FishNet backbone for MMDetection, MMPretrain and '
+    'MMSegmentation',
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmfishnet', 'mmfishnet.*']),
@@ -27,6 +28,8 @@ setup(
         'mim': ['mmcv>=2.1.0,<2.2.0'],
         'det': ['mmdet>=3.3.0,<3.4'],
         'cls': ['mmpretrain>=1.2.0,<1.3'],
+        # mmseg.utils imports ftfy and regex without declaring them
+        'seg': ['mmsegmentation>=1.2.0,<1.3', 'ftfy', 'regex'],
         'tests': ['pytest', 'pycocotools'],
     },
     license='Apache-2.0',

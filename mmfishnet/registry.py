@@ -1,8 +1,9 @@
 """Registration of mmfishnet's models in every installed OpenMMLab ``MODELS``.
 
-``type='FishNet'`` then works in mmdet configs (scope ``mmdet``) and mmpretrain
-configs (scope ``mmpretrain``), and ``type='mmpretrain.FishNet'`` from any
-scope. Importing mmfishnet needs at least one of mmdet and mmpretrain.
+``type='FishNet'`` then works in mmdet configs (scope ``mmdet``), mmpretrain
+configs (scope ``mmpretrain``) and mmseg configs (scope ``mmseg``), and
+``type='mmpretrain.FishNet'`` from any scope. Importing mmfishnet needs at
+least one of mmdet and mmpretrain.
 """
 import importlib
 from typing import List
@@ -10,7 +11,8 @@ from typing import List
 from mmengine.registry import Registry
 
 
-def _installed_registries(scopes=('mmdet', 'mmpretrain')) -> List[Registry]:
+def _installed_registries(scopes=('mmdet', 'mmpretrain',
+                                  'mmseg')) -> List[Registry]:
     registries = []
     for scope in scopes:
         try:

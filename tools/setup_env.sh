@@ -9,7 +9,7 @@
 #   oldest            torch 2.1.2 + torchvision 0.16.2, numpy 1.26, mmcv 2.1.0 built with C++17
 #                     (the stack OpenMMLab's prebuilt mmcv 2.1.0 wheels are made for)
 # Both get mmengine 0.10.7, mmcv 2.1.0 with its compiled ops, mmdet 3.3.0,
-# mmpretrain 1.2.0, pycocotools, pytest, flake8, isort, yapf and mmfishnet in
+# mmpretrain 1.2.0, mmsegmentation 1.2.2, pycocotools, pytest, flake8, isort, yapf and mmfishnet in
 # editable mode. It is
 # idempotent: when nothing changed, a re-run only checks the imports. mmcv 2.1.0
 # ships only as a source release, so its wheel is built once per machine and torch
@@ -42,6 +42,7 @@ MMENGINE_VERSION=0.10.7
 MMCV_VERSION=2.1.0
 MMDET_VERSION=3.3.0
 MMPRETRAIN_VERSION=1.2.0
+MMSEG_VERSION=1.2.2
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 venv=${MMFISHNET_VENV:-$repo/$default_venv}
@@ -60,7 +61,7 @@ stamp_file=$venv/.mmfishnet-setup-stamp
 
 imports_ok() {
   "$python" - <<'EOF' >/dev/null 2>&1
-import mmcv.ops, mmdet, mmpretrain, mmengine, pycocotools, pytest, torch, torchvision
+import mmcv.ops, mmdet, mmpretrain, mmseg.utils, mmengine, pycocotools, pytest, torch, torchvision
 import mmfishnet
 EOF
 }
@@ -158,8 +159,10 @@ fi
 # mmcv's own runtime requirements (the wheel was installed without them).
 "${pip[@]}" addict packaging Pillow pyyaml regex yapf "$OPENCV_SPEC" "$NUMPY_SPEC"
 
-log "installing mmdet $MMDET_VERSION, mmpretrain $MMPRETRAIN_VERSION, pycocotools, pytest, linters"
-"${pip[@]}" "mmdet==$MMDET_VERSION" "mmpretrain==$MMPRETRAIN_VERSION" pycocotools pytest \
+log "installing mmdet $MMDET_VERSION, mmpretrain $MMPRETRAIN_VERSION, mmsegmentation $MMSEG_VERSION, pycocotools, pytest, linters"
+# mmseg.utils imports ftfy and regex without declaring them
+"${pip[@]}" "mmdet==$MMDET_VERSION" "mmpretrain==$MMPRETRAIN_VERSION" \
+  "mmsegmentation==$MMSEG_VERSION" ftfy regex pycocotools pytest \
   flake8 isort yapf \
   "$NUMPY_SPEC" "$OPENCV_SPEC"
 

@@ -1,3 +1,11 @@
-from .tiny_imagenet import TinyImageNet
+"""Datasets, each registered in the toolbox it belongs to when that toolbox
+is installed: Tiny ImageNet (mmpretrain), CamVid (mmseg)."""
+from importlib.util import find_spec
 
-__all__ = ['TinyImageNet']
+__all__ = []
+if find_spec('mmpretrain') is not None:
+    from .tiny_imagenet import TinyImageNet  # noqa: F401
+    __all__.append('TinyImageNet')
+if find_spec('mmseg') is not None:
+    from .camvid import CamVidDataset  # noqa: F401
+    __all__.append('CamVidDataset')

@@ -24,8 +24,9 @@ class Supported(NamedTuple):
     required: bool = True
 
 
-#: distribution name -> supported range. mmdet and mmpretrain are optional
-#: (at least one of them), mmengine's release range is pinned by mmdet 3.3.
+#: distribution name -> supported range. mmdet, mmpretrain and mmseg are
+#: optional (mmdet or mmpretrain is needed), mmengine's release range is
+#: pinned by mmdet 3.3.
 SUPPORTED_RANGES = {
     'torch': Supported('2.1', '2.15', newer_ok=True),
     'numpy': Supported('1.26', '3', newer_ok=True),
@@ -33,6 +34,7 @@ SUPPORTED_RANGES = {
     'mmcv': Supported('2.1.0', '2.2.0'),
     'mmdet': Supported('3.3.0', '3.4', required=False),
     'mmpretrain': Supported('1.2.0', '1.3', required=False),
+    'mmsegmentation': Supported('1.2.0', '1.3', required=False),
 }
 
 
