@@ -6,8 +6,9 @@
 
 For a classifier config the panels are FishNet's ten stages (tail1-3,
 bridge, body1-3, head1-3): the backbone is built with every stage as an
-output. For a detector config they are the FPN maps (``--maps neck``, the
-default) or FishNet's ten stages (``--maps backbone``). Each panel is titled
+output. For a detector or segmentor config (any model with a neck) they are
+the FPN maps (``--maps neck``, the default) or FishNet's ten stages
+(``--maps backbone``). Each panel is titled
 with its stage, stride and channels and drawn with the OpenMMLab visualizer
 (``Visualizer.draw_featmap``: the channel mean, or the strongest channel,
 over the image). Without ``--checkpoint`` the model keeps the authors'
@@ -48,7 +49,7 @@ def parse_args(argv=None):
         '--maps',
         choices=['backbone', 'neck'],
         default='neck',
-        help='for a detector: the FPN maps or FishNet stages')
+        help='for a detector or segmentor: the FPN maps or FishNet stages')
     parser.add_argument(
         '--short-side',
         type=int,
@@ -113,7 +114,10 @@ def main(argv=None):
     model = build_model(cfg, args.checkpoint, maps)
 
     image = mmcv.imread(args.image, channel_order='rgb')
-    short_side = args.short_side or (800 if detector else None)
+    # mmdet's test pipelines resize to an 800 px short side; segmentors and
+    # classifiers see the image as it is
+    resize = detector and cfg.get('default_scope') == 'mmdet'
+    short_side = args.short_side or (800 if resize else None)
     if short_side:
         image = mmcv.imrescale(image, short_side / min(image.shape[:2]))
     data = model.data_preprocessor(

@@ -1,0 +1,270 @@
+"""Train the CamVid FishNet segmentor and the same segmentor with ResNet
+backbones side by side, from scratch, on the same data.
+
+    python tools/analysis/compare_segmentation.py \
+        --data ../shared/data/camvid --epochs 30 --amp \
+        --out work_dirs/compare_camvid [--resume]
+
+Every model is ``configs/fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py``
+with only the backbone (and the FPN input channels) swapped: FishNet-99 at
+quarter width, ResNet-18 and ResNet-50 (mmseg's ``ResNetV1c``). They get the
+same crops, augmentation, batch, schedule (poly decay over ``--epochs``),
+precision and memory format, and are validated on the whole val images after
+every epoch. Prints, per model: val mIoU (last and best), aAcc, the IoU of
+every class, parameters, GFLOPs (multiply-adds) at 480x360 and seconds per
+training epoch; saves ``curves.png`` (mIoU per epoch) and ``results.json`` in
+``--out``. ``--resume`` continues each model from the newest checkpoint of
+its work dir (a checkpoint is kept after every epoch).
+"""
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from mmengine.analysis import FlopAnalyzer
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+from mmseg.evaluation import IoUMetric
+from mmseg.registry import METRICS
+
+import mmfishnet  # noqa: F401
+from mmfishnet.runtime import (adapt_config_to_cpu, enable_amp,
+                               set_memory_format)
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py'
+THIN_CLASSES = ('pole', 'sign', 'pedestrian', 'bicyclist')
+
+
+def resnet(depth: int) -> dict:
+    """mmseg's ResNetV1c as its FPN configs use it."""
+    return dict(
+        type='ResNetV1c',
+        depth=depth,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        dilations=(1, 1, 1, 1),
+        strides=(1, 2, 2, 2),
+        norm_cfg=dict(type='SyncBN', requires_grad=True),
+        norm_eval=False,
+        style='pytorch',
+        contract_dilation=True)
+
+
+# name -> (backbone or None for the config's own, FPN input channels)
+MODELS = {
+    'FishNet-99 w0.25': (None, None),
+    'ResNet-18 (ResNetV1c)': (resnet(18), [64, 128, 256, 512]),
+    'ResNet-50 (ResNetV1c)': (resnet(50), [256, 512, 1024, 2048]),
+}
+
+
+@METRICS.register_module(force=True)
+class PerClassIoUMetric(IoUMetric):
+    """mmseg's ``IoUMetric`` that also returns the IoU of every class
+    (``IoU.<class>``, in %), which ``IoUMetric`` only prints."""
+
+    def compute_metrics(self, results: list) -> dict:
+        metrics = super().compute_metrics(results)
+        intersect, union = (sum(r[i] for r in results) for i in (0, 1))
+        iou = (intersect / union).numpy() * 100
+        for name, value in zip(self.dataset_meta['classes'], iou):
+            metrics[f'IoU.{name}'] = round(float(value), 2)
+        return metrics
+
+
+class EpochRecorder(Hook):
+    """Training seconds and validation metrics of every epoch, appended to
+    ``history.json`` in the work dir so that a resumed run keeps them."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.epochs = json.loads(path.read_text()) if path.exists() else []
+
+    def before_train_epoch(self, runner):
+        self._start = time.perf_counter()
+
+    def after_train_epoch(self, runner):
+        self._seconds = time.perf_counter() - self._start
+
+    def after_val_epoch(self, runner, metrics=None):
+        self.epochs = [e for e in self.epochs if e['epoch'] < runner.epoch]
+        self.epochs.append(
+            dict(
+                epoch=runner.epoch,
+                seconds=self._seconds,
+                **{
+                    k: float(v)
+                    for k, v in metrics.items()
+                }))
+        self.path.write_text(json.dumps(self.epochs, indent=1))
+
+
+def build_cfg(name: str, args, work_dir: Path) -> Config:
+    backbone, channels = MODELS[name]
+    cfg = Config.fromfile(CONFIG)
+    if backbone is not None:
+        cfg.model.backbone = backbone
+        cfg.model.neck.in_channels = channels
+    cfg.work_dir = str(work_dir)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = str(args.data)
+        if args.subset:
+            cfg[loader].dataset.indices = args.subset
+    cfg.train_dataloader.batch_size = args.batch_size
+    cfg.val_evaluator = dict(type='PerClassIoUMetric', iou_metrics=['mIoU'])
+    cfg.test_evaluator = cfg.val_evaluator
+    cfg.param_scheduler[0].end = args.epochs
+    cfg.train_cfg = dict(
+        type='EpochBasedTrainLoop', max_epochs=args.epochs, val_interval=1)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=1)
+    cfg.default_hooks.visualization = dict(type='SegVisualizationHook')
+    cfg.randomness = dict(seed=args.seed)
+    cfg.resume = args.resume
+    cfg.launcher = 'none'
+    if args.amp:
+        enable_amp(cfg, 'auto')
+    set_memory_format(cfg, 'channels_last')
+    if not torch.cuda.is_available():
+        adapt_config_to_cpu(cfg)
+    return cfg
+
+
+def complexity(model: torch.nn.Module, size=(360, 480)):
+    """Parameters and multiply-adds of one image of ``size`` (H, W)."""
+
+    class Logits(torch.nn.Module):
+
+        def __init__(self, segmentor):
+            super().__init__()
+            self.segmentor = segmentor
+
+        def forward(self, x):
+            return self.segmentor(x, mode='tensor')
+
+    model = copy.deepcopy(model).float().eval()
+    model.to(memory_format=torch.contiguous_format)
+    analyzer = FlopAnalyzer(Logits(model), torch.zeros(1, 3, *size))
+    analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    return sum(p.numel() for p in model.parameters()), analyzer.total()
+
+
+def draw(results: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for name, r in results.items():
+        epochs = [e['epoch'] for e in r['epochs']]
+        miou = [e['mIoU'] for e in r['epochs']]
+        ax.plot(
+            epochs,
+            miou,
+            marker='o',
+            markersize=3,
+            label=f'{name}: {miou[-1]:.2f}')
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('CamVid val mIoU (%)')
+    ax.set_title('CamVid 480x360, from scratch, same recipe')
+    ax.grid(alpha=0.3)
+    ax.legend(loc='lower right', fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def print_tables(results: dict, classes) -> None:
+    print('| model | epochs | mIoU last (best) | aAcc | ' +
+          ' | '.join(f'IoU {c}' for c in THIN_CLASSES) +
+          ' | params (M) | GFLOPs | s/epoch |')
+    print('|---' * (7 + len(THIN_CLASSES)) + '|')
+    for name, r in results.items():
+        last = r['epochs'][-1]
+        best = max(e['mIoU'] for e in r['epochs'])
+        thin = ' | '.join(f'{last[f"IoU.{c}"]:.2f}' for c in THIN_CLASSES)
+        seconds = np.median([e['seconds'] for e in r['epochs']])
+        print(f'| {name} | {last["epoch"]} | {last["mIoU"]:.2f} '
+              f'({best:.2f}) | {last["aAcc"]:.2f} | {thin} | '
+              f'{r["params"] / 1e6:.2f} | {r["flops"] / 1e9:.2f} | '
+              f'{seconds:.0f} |')
+    print('\nIoU of every class, last epoch:')
+    print('| model | ' + ' | '.join(classes) + ' |')
+    print('|---' * (1 + len(classes)) + '|')
+    for name, r in results.items():
+        last = r['epochs'][-1]
+        print(f'| {name} | ' + ' | '.join(f'{last[f"IoU.{c}"]:.2f}'
+                                          for c in classes) + ' |')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument(
+        '--data',
+        required=True,
+        type=Path,
+        help='CamVid folder with train/, trainannot/, val/, valannot/')
+    parser.add_argument('--epochs', type=int, default=30)
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='bf16 autocast (fp32 on a CPU without native bf16)')
+    parser.add_argument(
+        '--models',
+        nargs='*',
+        choices=sorted(MODELS),
+        help='a subset of the models (default: all)')
+    parser.add_argument(
+        '--subset',
+        type=int,
+        help='only the first N images of each split (a quick check)')
+    parser.add_argument('--resume', action='store_true')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--out', type=Path, default=Path('work_dirs/compare_camvid'))
+    args = parser.parse_args()
+    for folder in ('train', 'trainannot', 'val', 'valannot'):
+        if not (args.data / folder).is_dir():
+            raise SystemExit(f'error: {args.data / folder} does not exist: '
+                             '--data must be a CamVid folder as distributed')
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    results = {}
+    for name in args.models or MODELS:
+        work_dir = args.out / name.split(' (')[0].replace(' ', '_')
+        work_dir.mkdir(parents=True, exist_ok=True)
+        recorder = EpochRecorder(work_dir / 'history.json')
+        runner = Runner.from_cfg(build_cfg(name, args, work_dir))
+        runner.register_hook(recorder)
+        runner.train()
+        params, flops = complexity(runner.model)
+        results[name] = dict(
+            params=params, flops=flops, epochs=recorder.epochs)
+        with open(args.out / 'results.json', 'w') as f:
+            json.dump(
+                dict(
+                    args={
+                        k: str(v)
+                        for k, v in vars(args).items()
+                    },
+                    results=results),
+                f,
+                indent=1)
+        classes = runner.val_evaluator.dataset_meta['classes']
+
+    images = args.subset or 101
+    precision = 'bf16' if args.amp else 'fp32'
+    print(f'\nCamVid val ({images} images, 480x360), {args.epochs} epochs, '
+          f'batch {args.batch_size}, {precision}, from scratch')
+    print_tables(results, classes)
+    draw(results, args.out / 'curves.png')
+    print(f'curves: {args.out / "curves.png"}, numbers: '
+          f'{args.out / "results.json"}')
+
+
+if __name__ == '__main__':
+    main()
