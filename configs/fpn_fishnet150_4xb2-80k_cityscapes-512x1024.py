@@ -8,4 +8,4 @@ _base_ = [
 model = dict(
     pretrained=None,
     backbone={{_base_.fishnet_backbone}},
-    neck=dict(in_channels={{_base_.fishnet_channels}}))
+    neck=dict(in_channels={{_base_.fpn_in_channels}}))

@@ -8,5 +8,5 @@ _base_ = [
 model = dict(
     pretrained=None,
     backbone={{_base_.fishnet_backbone}},
-    decode_head=dict(in_channels={{_base_.fishnet_channels}}),
+    decode_head=dict(in_channels={{_base_.fpn_in_channels}}),
     auxiliary_head=dict(in_channels={{_base_.fishnet_stride16_channels}}))
