@@ -21,6 +21,9 @@ safe unpickling with extra types    ``safe_globals``   mmfishnet's restricted
                                     listing (2.6)      :mod:`mmfishnet.
                                                        checkpoint.loading`)
 numpy's core module in pickles      ``numpy._core``    ``numpy.core``
+graph capture for export            ``torch.compiler.  ``torch.jit.is_
+                                    is_exporting``     tracing()`` (the
+                                    (2.5)              TorchScript exporter)
 =================================== ================== =====================
 """
 import functools
@@ -63,6 +66,15 @@ def cuda_has_native_bf16() -> bool:
     if 'including_emulation' in inspect.signature(check).parameters:
         return check(including_emulation=False)
     return check()  # before torch 2.4: native support only
+
+
+def is_exporting() -> bool:
+    """True while ``torch.export`` (and so ``torch.onnx.export(...,
+    dynamo=True)``) or the TorchScript tracer captures a graph: shape-
+    dependent Python branches must then become graph operations."""
+    exporting = getattr(torch.compiler, 'is_exporting', None)
+    return bool((exporting is not None and exporting())
+                or torch.jit.is_tracing())
 
 
 def get_cuda_autocast_dtype() -> torch.dtype:

@@ -17,6 +17,7 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmfishnet.registry import register_model
+from mmfishnet.utils.compat import is_exporting
 from ..layers import (DOWNSAMPLE_TYPES, Bridge, FusionStage, PreActBottleneck,
                       TailStage, init_fishnet_weights)
 from ..pretrained import check_state_keys, load_pretrained_state
@@ -415,7 +416,10 @@ class FishNet(BaseModule):
                 f'got shape {tuple(x.shape)}')
         pad_h = -x.shape[2] % self.size_divisor
         pad_w = -x.shape[3] % self.size_divisor
-        if pad_h or pad_w:
+        # Exported graphs always pad (by zero rows where H is a multiple),
+        # so that the padding follows the input size instead of the
+        # example's.
+        if is_exporting() or pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h))
         feats = [self._stem_forward(x)]
         for idx in range(self.num_stages):
