@@ -30,6 +30,8 @@ setup(
         'cls': ['mmpretrain>=1.2.0,<1.3'],
         # mmseg.utils imports ftfy and regex without declaring them
         'seg': ['mmsegmentation>=1.2.0,<1.3', 'ftfy', 'regex'],
+        # ONNX export (torch >= 2.5) and torch-free inference
+        'deploy': ['onnx>=1.17', 'onnxscript', 'onnxruntime>=1.20'],
         'tests': ['pytest', 'pycocotools'],
     },
     license='Apache-2.0',

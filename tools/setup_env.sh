@@ -10,7 +10,8 @@
 #                     (the stack OpenMMLab's prebuilt mmcv 2.1.0 wheels are made for)
 # Both get mmengine 0.10.7, mmcv 2.1.0 with its compiled ops, mmdet 3.3.0,
 # mmpretrain 1.2.0, mmsegmentation 1.2.2, pycocotools, pytest, flake8, isort, yapf and mmfishnet in
-# editable mode. It is
+# editable mode; the newest stack also gets onnx, onnxscript and onnxruntime
+# (tools/deployment/). It is
 # idempotent: when nothing changed, a re-run only checks the imports. mmcv 2.1.0
 # ships only as a source release, so its wheel is built once per machine and torch
 # version and kept in a cache outside the checkout:
@@ -29,11 +30,14 @@ stack=${MMFISHNET_STACK:-newest}
 case $stack in
   newest)
     TORCH_VERSION=2.14.1 TORCHVISION_VERSION=0.29.1 NUMPY_SPEC='numpy>=2' CXX_STD=c++20
-    OPENCV_SPEC=opencv-python default_venv=.venv ;;
+    OPENCV_SPEC=opencv-python default_venv=.venv
+    DEPLOY_SPECS='onnx==1.23.2 onnxruntime==1.32.0 onnxscript==0.7.2' ;;
   oldest)
     # opencv-python >= 4.12 needs numpy 2.
     TORCH_VERSION=2.1.2 TORCHVISION_VERSION=0.16.2 NUMPY_SPEC='numpy>=1.26,<2' CXX_STD=c++17
-    OPENCV_SPEC='opencv-python<4.12' default_venv=.venv-oldest ;;
+    OPENCV_SPEC='opencv-python<4.12' default_venv=.venv-oldest
+    # ONNX export needs torch >= 2.5 (torch.onnx.export(dynamo=True))
+    DEPLOY_SPECS='' ;;
   *)
     echo "[setup_env] ERROR: MMFISHNET_STACK=$stack; choose newest or oldest" >&2
     exit 2 ;;
@@ -165,6 +169,12 @@ log "installing mmdet $MMDET_VERSION, mmpretrain $MMPRETRAIN_VERSION, mmsegmenta
   "mmsegmentation==$MMSEG_VERSION" ftfy regex pycocotools pytest \
   flake8 isort yapf \
   "$NUMPY_SPEC" "$OPENCV_SPEC"
+
+if [[ -n $DEPLOY_SPECS ]]; then
+  log "installing $DEPLOY_SPECS"
+  # shellcheck disable=SC2086
+  "${pip[@]}" $DEPLOY_SPECS "$NUMPY_SPEC"
+fi
 
 log "installing mmfishnet (editable)"
 "${pip[@]}" --no-deps --no-build-isolation -e "$repo"

@@ -1,0 +1,139 @@
+"""ONNX export of each task: ONNX Runtime against PyTorch on two input sizes,
+the metadata, and the parity check failing where it must."""
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from mmfishnet.deployment import (ParityError, check_parity, export_onnx,
+                                  exportable_copy, graph_for, metadata_for,
+                                  preprocessing_from_config, read_metadata)
+from .conftest import build_with_weights, small_config
+
+
+def inputs(*sizes):
+    generator = torch.Generator().manual_seed(1)
+    return [torch.randn(*size, generator=generator) for size in sizes]
+
+
+def export(task, path, example_size, cfg=None, dynamic=True):
+    cfg = cfg or small_config(task)
+    model = build_with_weights(cfg)
+    graph = graph_for(exportable_copy(model), task)
+    metadata = metadata_for(graph, task, cfg, preprocessing_from_config(cfg),
+                            dict(classes=['a', 'b'], palette=[[1, 2, 3]]))
+    export_onnx(graph, path, torch.randn(2, 3, *example_size), dynamic,
+                metadata)
+    return model, graph_for(model, task)
+
+
+@pytest.fixture(scope='module')
+def classifier(export_dir):
+    path = export_dir / 'classifier.onnx'
+    model, reference = export('classification', path, (32, 32))
+    return path, reference
+
+
+def test_classifier_matches_pytorch_on_two_sizes(classifier):
+    path, reference = classifier
+    rows = check_parity(reference, path, inputs((1, 3, 32, 32),
+                                                (3, 3, 45, 37)))
+    assert [r.name for r in rows] == ['logits']
+    assert rows[0].max_rel <= 1e-4
+    graph = onnx.load(str(path)).graph
+    assert [i.name for i in graph.input] == ['image']
+    dims = [d.dim_param or d.dim_value
+            for d in graph.input[0].type.tensor_type.shape.dim]
+    assert dims[1] == 3 and all(isinstance(d, str) for d in dims[::2])
+
+
+def test_metadata_round_trip(classifier):
+    meta = read_metadata(classifier[0])
+    assert meta['task'] == 'classification'
+    assert meta['classes'] == ['a', 'b']
+    assert meta['config'].endswith('cifar10.py')
+    # the CIFAR-10 pipeline reads RGB arrays and keeps the size
+    assert meta['preprocess'] == dict(
+        channel_order='RGB',
+        mean=[125.307, 122.961, 113.8575],
+        std=[51.5865, 50.847, 51.255],
+        transforms=[])
+
+
+def test_parity_check_fails_loudly(classifier):
+    path, reference = classifier
+    changed = graph_for(exportable_copy(reference.classifier),
+                        'classification')
+    with torch.no_grad():
+        changed.classifier.head.fc.bias += 0.5
+    with pytest.raises(ParityError, match=r'logits \(max abs 0.5'):
+        check_parity(changed, path, inputs((2, 3, 32, 32)))
+
+
+def test_segmentor_matches_pytorch_on_two_sizes(export_dir):
+    path = export_dir / 'segmentor.onnx'
+    _, reference = export('segmentation', path, (96, 128))
+    # 130 x 101 is padded to 160 x 128 inside FishNet, unlike the example
+    rows = check_parity(reference, path, inputs((1, 3, 96, 128),
+                                                (2, 3, 130, 101)))
+    assert rows[0].name == 'seg_logits' and rows[0].max_rel <= 1e-4
+    # logits at the input size, as mmseg predicts
+    assert rows[0].shape[2:] in ((96, 128), (130, 101))
+    assert read_metadata(path)['palette'] == [[1, 2, 3]]
+
+
+def test_mmseg_upsample_must_be_swapped(export_dir):
+    """Exported as it is, mmseg's Upsample keeps the example's size: the
+    check catches it at another size."""
+    cfg = small_config('segmentation')
+    model = build_with_weights(cfg)
+    graph = graph_for(model, 'segmentation')
+    path = export_dir / 'segmentor_frozen.onnx'
+    export_onnx(graph, path, torch.randn(2, 3, 96, 128), True, {})
+    check_parity(graph, path, inputs((1, 3, 96, 128)))
+    with pytest.raises(ParityError, match='seg_logits'):
+        check_parity(graph, path, inputs((1, 3, 130, 101)))
+
+
+def test_detector_tensors_match_pytorch_on_two_sizes(export_dir):
+    path = export_dir / 'detector.onnx'
+    _, reference = export('detection', path, (96, 128))
+    rows = check_parity(reference, path, inputs((1, 3, 96, 128),
+                                                (1, 3, 130, 90)))
+    names = [r.name for r in rows]
+    assert names == ([f'feat_{i}' for i in range(5)] +
+                     [f'cls_{i}' for i in range(5)] +
+                     [f'bbox_{i}' for i in range(5)])
+    assert max(r.max_rel for r in rows) <= 1e-4
+    assert read_metadata(path)['strides'] == [4, 8, 16, 32, 64]
+    # 130 x 90 padded to 160 x 96: level 0 at stride 4, 3 anchors and 12
+    # box deltas per position
+    outputs = ort.InferenceSession(str(path)).run(
+        ['feat_0', 'cls_0', 'bbox_0'],
+        {'image': np.zeros((1, 3, 130, 90), np.float32)})
+    assert [o.shape for o in outputs] == [(1, 256, 40, 24), (1, 3, 40, 24),
+                                          (1, 12, 40, 24)]
+
+
+def test_example_batch_of_one_is_refused(tmp_path):
+    graph = graph_for(
+        build_with_weights(small_config('classification')), 'classification')
+    with pytest.raises(ValueError, match='at least 2'):
+        export_onnx(graph, tmp_path / 'x.onnx', torch.zeros(1, 3, 32, 32),
+                    False, {})
+
+
+def test_static_export_keeps_the_example_size(export_dir):
+    path = export_dir / 'classifier_static.onnx'
+    export('classification', path, (32, 32), dynamic=False)
+    dims = [
+        d.dim_param or d.dim_value for d in onnx.load(str(path)).graph.
+        input[0].type.tensor_type.shape.dim
+    ]
+    assert dims[1:] == [3, 32, 32] and isinstance(dims[0], str)
+    assert np.isfinite(
+        check_parity(
+            graph_for(
+                build_with_weights(small_config('classification')),
+                'classification'), path, inputs((2, 3, 32, 32)))[0].max_abs)
