@@ -43,8 +43,10 @@ def test_classifier_matches_pytorch_on_two_sizes(classifier):
     assert rows[0].max_rel <= 1e-4
     graph = onnx.load(str(path)).graph
     assert [i.name for i in graph.input] == ['image']
-    dims = [d.dim_param or d.dim_value
-            for d in graph.input[0].type.tensor_type.shape.dim]
+    dims = [
+        d.dim_param or d.dim_value
+        for d in graph.input[0].type.tensor_type.shape.dim
+    ]
     assert dims[1] == 3 and all(isinstance(d, str) for d in dims[::2])
 
 
@@ -63,8 +65,8 @@ def test_metadata_round_trip(classifier):
 
 def test_parity_check_fails_loudly(classifier):
     path, reference = classifier
-    changed = graph_for(exportable_copy(reference.classifier),
-                        'classification')
+    changed = graph_for(
+        exportable_copy(reference.classifier), 'classification')
     with torch.no_grad():
         changed.classifier.head.fc.bias += 0.5
     with pytest.raises(ParityError, match=r'logits \(max abs 0.5'):
@@ -75,8 +77,8 @@ def test_segmentor_matches_pytorch_on_two_sizes(export_dir):
     path = export_dir / 'segmentor.onnx'
     _, reference = export('segmentation', path, (96, 128))
     # 130 x 101 is padded to 160 x 128 inside FishNet, unlike the example
-    rows = check_parity(reference, path, inputs((1, 3, 96, 128),
-                                                (2, 3, 130, 101)))
+    rows = check_parity(reference, path,
+                        inputs((1, 3, 96, 128), (2, 3, 130, 101)))
     assert rows[0].name == 'seg_logits' and rows[0].max_rel <= 1e-4
     # logits at the input size, as mmseg predicts
     assert rows[0].shape[2:] in ((96, 128), (130, 101))
@@ -99,19 +101,19 @@ def test_mmseg_upsample_must_be_swapped(export_dir):
 def test_detector_tensors_match_pytorch_on_two_sizes(export_dir):
     path = export_dir / 'detector.onnx'
     _, reference = export('detection', path, (96, 128))
-    rows = check_parity(reference, path, inputs((1, 3, 96, 128),
-                                                (1, 3, 130, 90)))
+    rows = check_parity(reference, path,
+                        inputs((1, 3, 96, 128), (1, 3, 130, 90)))
     names = [r.name for r in rows]
-    assert names == ([f'feat_{i}' for i in range(5)] +
-                     [f'cls_{i}' for i in range(5)] +
+    assert names == ([f'feat_{i}'
+                      for i in range(5)] + [f'cls_{i}' for i in range(5)] +
                      [f'bbox_{i}' for i in range(5)])
     assert max(r.max_rel for r in rows) <= 1e-4
     assert read_metadata(path)['strides'] == [4, 8, 16, 32, 64]
     # 130 x 90 padded to 160 x 96: level 0 at stride 4, 3 anchors and 12
     # box deltas per position
-    outputs = ort.InferenceSession(str(path)).run(
-        ['feat_0', 'cls_0', 'bbox_0'],
-        {'image': np.zeros((1, 3, 130, 90), np.float32)})
+    outputs = ort.InferenceSession(
+        str(path)).run(['feat_0', 'cls_0', 'bbox_0'],
+                       {'image': np.zeros((1, 3, 130, 90), np.float32)})
     assert [o.shape for o in outputs] == [(1, 256, 40, 24), (1, 3, 40, 24),
                                           (1, 12, 40, 24)]
 
@@ -128,8 +130,8 @@ def test_static_export_keeps_the_example_size(export_dir):
     path = export_dir / 'classifier_static.onnx'
     export('classification', path, (32, 32), dynamic=False)
     dims = [
-        d.dim_param or d.dim_value for d in onnx.load(str(path)).graph.
-        input[0].type.tensor_type.shape.dim
+        d.dim_param or d.dim_value
+        for d in onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim
     ]
     assert dims[1:] == [3, 32, 32] and isinstance(dims[0], str)
     assert np.isfinite(

@@ -26,8 +26,8 @@ def test_detector_and_segmentor_keep_the_aspect_ratio():
         dict(type='rescale', max_long=1333, max_short=800)
     ]
     seg = preprocessing_from_config(
-        Config.fromfile(
-            CONFIGS / 'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py'))
+        Config.fromfile(CONFIGS /
+                        'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py'))
     assert seg['transforms'] == [] and seg['channel_order'] == 'RGB'
 
 

@@ -35,8 +35,8 @@ def image_paths(items, limit=None):
     paths = []
     for item in map(Path, items):
         if item.is_dir():
-            paths += sorted(p for p in item.rglob('*')
-                            if p.suffix.lower() in EXTENSIONS)
+            paths += sorted(
+                p for p in item.rglob('*') if p.suffix.lower() in EXTENSIONS)
         elif item.is_file():
             paths.append(item)
         else:
@@ -65,8 +65,8 @@ def segmentation_agreement(args, model: OnnxModel, paths):
     segmentor = init_model(args.config, args.checkpoint, device='cpu')
     same = total = 0
     for path in paths:
-        torch_labels = inference_model(
-            segmentor, str(path)).pred_sem_seg.data[0].numpy()
+        torch_labels = inference_model(segmentor,
+                                       str(path)).pred_sem_seg.data[0].numpy()
         onnx_labels = segment(model, read_rgb(path))
         same += int((torch_labels == onnx_labels).sum())
         total += torch_labels.size

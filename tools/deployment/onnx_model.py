@@ -17,8 +17,7 @@ import onnxruntime as ort
 from PIL import Image
 
 
-def resize_bilinear(array: np.ndarray, width: int,
-                    height: int) -> np.ndarray:
+def resize_bilinear(array: np.ndarray, width: int, height: int) -> np.ndarray:
     """(H, W, C) -> (height, width, C), bilinear, half-pixel centres and
     edge clamping as ``cv2.resize(..., INTER_LINEAR)``. uint8 stays uint8
     (rounded), float stays float32."""
@@ -33,10 +32,9 @@ def resize_bilinear(array: np.ndarray, width: int,
     rows0, rows1, wy = taps(height, array.shape[0])
     cols0, cols1, wx = taps(width, array.shape[1])
     src = array.astype(np.float32)
-    top = src[rows0] * (1 - wy)[:, None, None] + src[rows1] * wy[:, None,
-                                                                 None]
+    top = src[rows0] * (1 - wy)[:, None, None] + src[rows1] * wy[:, None, None]
     out = top[:, cols0] * (1 - wx)[None, :, None] + top[:, cols1] * wx[None, :,
-                                                                     None]
+                                                                       None]
     if array.dtype == np.uint8:
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)
     return out
@@ -48,8 +46,9 @@ def apply_transform(image: np.ndarray, step: dict) -> np.ndarray:
     kind = step['type']
     if kind == 'resize_edge':
         size, edge = step['size'], step['edge']
-        if (edge == 'short' and width < height) or (
-                edge == 'long' and width > height) or edge == 'width':
+        if (edge == 'short'
+                and width < height) or (edge == 'long'
+                                        and width > height) or edge == 'width':
             return resize_bilinear(image, size, int(size * height / width))
         return resize_bilinear(image, int(size * width / height), size)
     if kind == 'rescale':
@@ -60,12 +59,25 @@ def apply_transform(image: np.ndarray, step: dict) -> np.ndarray:
     if kind == 'resize':
         return resize_bilinear(image, *step['size'])
     if kind == 'center_crop':
-        crop_w, crop_h = min(step['size'][0], width), min(
-            step['size'][1], height)
+        crop_w, crop_h = min(step['size'][0],
+                             width), min(step['size'][1], height)
         top = max(0, int(round((height - crop_h) / 2)))
         left = max(0, int(round((width - crop_w) / 2)))
         return image[top:top + crop_h, left:left + crop_w]
     raise ValueError(f'unknown preprocessing step {step}')
+
+
+def preprocess(image: np.ndarray, spec: dict) -> np.ndarray:
+    """An RGB uint8 image (H, W, 3) -> the model's input (3, H', W'),
+    float32: resized / cropped by ``spec['transforms']``, in the model's
+    channel order, normalized."""
+    for step in spec['transforms']:
+        image = apply_transform(image, step)
+    if spec['channel_order'] == 'BGR':
+        image = image[..., ::-1]
+    mean = np.asarray(spec['mean'], np.float32)
+    std = np.asarray(spec['std'], np.float32)
+    return ((image.astype(np.float32) - mean) / std).transpose(2, 0, 1)
 
 
 class OnnxModel:
@@ -105,17 +117,8 @@ class OnnxModel:
         self.output_names = [o.name for o in self.session.get_outputs()]
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
-        """An RGB uint8 image (H, W, 3) -> the model's input (3, H', W'),
-        float32: resized / cropped, in the model's channel order,
-        normalized."""
-        spec = self.meta['preprocess']
-        for step in spec['transforms']:
-            image = apply_transform(image, step)
-        if spec['channel_order'] == 'BGR':
-            image = image[..., ::-1]
-        mean = np.asarray(spec['mean'], np.float32)
-        std = np.asarray(spec['std'], np.float32)
-        return ((image.astype(np.float32) - mean) / std).transpose(2, 0, 1)
+        """:func:`preprocess` with this file's stored description."""
+        return preprocess(image, self.meta['preprocess'])
 
     def run(self, batch: np.ndarray) -> Sequence[np.ndarray]:
         """(N, 3, H, W) float32 -> the outputs, in ``output_names`` order."""

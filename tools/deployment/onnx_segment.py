@@ -14,8 +14,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from onnx_model import (OnnxModel, check_task, read_rgb,
-                        resize_bilinear)
+from onnx_model import OnnxModel, check_task, read_rgb, resize_bilinear
 from PIL import Image
 
 
