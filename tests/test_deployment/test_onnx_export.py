@@ -139,3 +139,59 @@ def test_static_export_keeps_the_example_size(export_dir):
             graph_for(
                 build_with_weights(small_config('classification')),
                 'classification'), path, inputs((2, 3, 32, 32)))[0].max_abs)
+
+
+def test_detections_from_onnx_outputs_equal_predict(export_dir):
+    """finish_detection on the exported graph's outputs gives what the
+    detector's own predict gives, on a real COCO image."""
+    from mmdet.structures import DetDataSample
+    from mmengine.dataset import Compose
+
+    from mmfishnet.deployment import finish_detection
+    from .conftest import REPO
+    images = sorted(
+        (REPO.parent / 'shared' / 'data' / 'tiny_coco').rglob('*.jpg'))
+    if not images:
+        pytest.skip('tiny_coco not found')
+    cfg = small_config('detection')
+    cfg.model.test_cfg.rcnn.score_thr = 0.0  # random weights: keep boxes
+    model = build_with_weights(cfg)
+    with torch.no_grad():  # spread the scores: no near-ties for NMS to break
+        model.rpn_head.rpn_cls.weight *= 50
+        model.roi_head.bbox_head.fc_cls.weight *= 50
+    pipeline = [
+        t for t in cfg.test_dataloader.dataset.pipeline
+        if t['type'] != 'LoadAnnotations'
+    ]
+    pipeline[1]['scale'] = (320, 200)  # a small image keeps this quick
+    data = Compose(pipeline)(dict(img_path=str(images[0]), img_id=0))
+    batch = model.data_preprocessor(
+        dict(inputs=[data['inputs']], data_samples=[data['data_samples']]),
+        False)
+    with torch.no_grad():
+        expected = model.predict(batch['inputs'],
+                                 batch['data_samples'])[0].pred_instances
+    samples = [DetDataSample(metainfo=data['data_samples'].metainfo)]
+    graph = graph_for(model, 'detection')
+    # PyTorch's own graph outputs: exactly predict's result
+    with torch.no_grad():
+        own = finish_detection(model, graph(batch['inputs']),
+                               samples)[0].pred_instances
+    assert len(expected) > 0
+    for key in ('bboxes', 'scores', 'labels', 'masks'):
+        assert torch.equal(own[key], expected[key]), key
+    # ONNX Runtime's outputs: the same detections up to rounding
+    path = export_dir / 'detector_confident.onnx'
+    export_onnx(
+        graph_for(exportable_copy(model), 'detection'), path,
+        torch.randn(2, 3, 96, 128), True, {})
+    outputs = ort.InferenceSession(str(path)).run(
+        None, {'image': batch['inputs'].numpy()})
+    samples = [DetDataSample(metainfo=data['data_samples'].metainfo)]
+    got = finish_detection(model, outputs, samples)[0].pred_instances
+    assert len(got) == len(expected)
+    # within half a pixel of the 640 x 480 image: the random detector's FPN
+    # maps are in the thousands, and 1e-6 relative errors move boxes by up
+    # to 0.4 px here
+    assert torch.allclose(got.bboxes, expected.bboxes, atol=0.5)
+    assert torch.equal(got.labels, expected.labels)
