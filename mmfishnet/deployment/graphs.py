@@ -18,6 +18,7 @@ detection       ``feat_<i>`` (FPN levels),       (N, C, ceil(H / s_i),
 import copy
 from typing import List, Optional, Tuple
 
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
@@ -91,13 +92,56 @@ class DetectorGraph(nn.Module):
         return (*feats, *cls_scores, *bbox_preds)
 
 
+class AdaptiveAvgPool2dWindows(nn.Module):
+    """``nn.AdaptiveAvgPool2d`` with int output sizes written as the mean of
+    each of its windows (rows ``floor(i * H / k)`` to ``ceil((i + 1) * H /
+    k)``, as PyTorch defines them), so that the windows follow a dynamic
+    input size in an exported graph instead of the example's.
+
+    Shapes: (N, C, H, W) -> (N, C, out_h, out_w)."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.out_h, self.out_w = ((output_size, output_size) if isinstance(
+            output_size, int) else tuple(output_size))
+
+    @staticmethod
+    def _windows(size, count: int):
+        # ceil as (a + count - 1) // count: only non-negative operands, as
+        # the exported integer division truncates instead of flooring
+        return [((i * size) // count, ((i + 1) * size + count - 1) // count)
+                for i in range(count)]
+
+    def forward(self, x: Tensor) -> Tensor:
+        rows = []
+        for top, bottom in self._windows(x.shape[-2], self.out_h):
+            rows.append(
+                torch.cat([
+                    x[..., top:bottom, left:right].mean((-2, -1), keepdim=True)
+                    for left, right in self._windows(x.shape[-1], self.out_w)
+                ], -1))
+        return torch.cat(rows, -2)
+
+
 def _exportable(module: nn.Module) -> Optional[nn.Module]:
     """An equivalent of ``module`` that keeps shapes symbolic, or None if it
-    needs none. mmseg's ``Upsample`` computes its output size with
-    ``int(size * scale_factor)``, which fixes the size at the example's
-    when exported; with an integer factor, ``nn.Upsample(scale_factor=)``
-    computes the same output and stays dynamic."""
+    needs none.
+
+    - mmseg's ``Upsample`` computes its output size with ``int(size *
+      scale_factor)``, which fixes the size at the example's when exported;
+      with an integer factor, ``nn.Upsample(scale_factor=)`` computes the
+      same output and stays dynamic.
+    - ``nn.AdaptiveAvgPool2d`` (UPerNet's pyramid pooling) exports with the
+      example's windows; :class:`AdaptiveAvgPool2dWindows` computes them
+      from the input.
+    """
     kind = type(module)
+    if kind is nn.AdaptiveAvgPool2d:
+        size = module.output_size
+        sizes = (size, size) if isinstance(size, int) else tuple(size)
+        if all(isinstance(s, int) for s in sizes) and sizes != (1, 1):
+            return AdaptiveAvgPool2dWindows(sizes)
+        return None
     if not (kind.__name__ == 'Upsample'
             and kind.__module__.startswith('mmseg.')):
         return None
