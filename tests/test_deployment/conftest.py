@@ -1,5 +1,4 @@
-"""Small models of every task with non-trivial weights, for export tests.
-Skipped where torch has no ``torch.export``-based ONNX exporter (< 2.5)."""
+"""Small models of every task with non-trivial weights, for export tests."""
 import inspect
 
 import pytest
@@ -8,10 +7,20 @@ from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import MODELS, init_default_scope
 
-if 'dynamo' not in inspect.signature(torch.onnx.export).parameters:
-    pytest.skip(
-        f'torch {torch.__version__} has no dynamo ONNX exporter',
-        allow_module_level=True)
+HAS_EXPORTER = 'dynamo' in inspect.signature(torch.onnx.export).parameters
+
+
+def require_onnx_export() -> None:
+    """Skip the calling test module where torch has no ``torch.export``-
+    based ONNX exporter (< 2.5) or onnxruntime is not installed (the oldest
+    stack)."""
+    if not HAS_EXPORTER:
+        pytest.skip(
+            f'torch {torch.__version__} has no dynamo ONNX exporter',
+            allow_module_level=True)
+    pytest.importorskip('onnx')
+    pytest.importorskip('onnxruntime')
+
 
 REPO = __import__('pathlib').Path(__file__).parents[2]
 CIFAR_CONFIG = REPO / 'configs' / 'fishnet99-w0.5-s1_1xb128-cos200e_cifar10.py'

@@ -5,6 +5,7 @@ from torch import nn
 
 from mmfishnet.deployment import exportable_copy
 from mmfishnet.deployment.graphs import AdaptiveAvgPool2dWindows
+from .conftest import require_onnx_export
 
 
 @pytest.mark.parametrize('output_size', [2, 3, 6, (2, 5)])
@@ -18,7 +19,7 @@ def test_window_pooling_equals_adaptive_pooling(output_size, input_size):
 
 
 def test_exportable_copy_swaps_only_what_freezes_shapes():
-    from mmseg.models.utils import Upsample
+    Upsample = pytest.importorskip('mmseg.models.utils').Upsample
     model = nn.Sequential(
         nn.AdaptiveAvgPool2d(3), nn.AdaptiveAvgPool2d(1),
         Upsample(scale_factor=2, mode='bilinear', align_corners=False),
@@ -37,6 +38,7 @@ def test_window_pooling_exports_with_dynamic_windows(tmp_path):
     """Exported, the windows follow the input size (the integer division
     of the exported graph truncates: the window bounds must not rely on
     flooring negative numbers)."""
+    require_onnx_export()
     import onnxruntime as ort
 
     from mmfishnet.deployment import export_onnx

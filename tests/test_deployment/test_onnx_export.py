@@ -1,15 +1,17 @@
 """ONNX export of each task: ONNX Runtime against PyTorch on two input sizes,
 the metadata, and the parity check failing where it must."""
 import numpy as np
-import onnx
-import onnxruntime as ort
 import pytest
 import torch
 
 from mmfishnet.deployment import (ParityError, check_parity, export_onnx,
                                   exportable_copy, graph_for, metadata_for,
                                   preprocessing_from_config, read_metadata)
-from .conftest import build_with_weights, small_config
+from .conftest import build_with_weights, require_onnx_export, small_config
+
+require_onnx_export()
+import onnx  # noqa: E402
+import onnxruntime as ort  # noqa: E402
 
 
 def inputs(*sizes):

@@ -25,6 +25,7 @@ def test_detector_and_segmentor_keep_the_aspect_ratio():
     assert det['transforms'] == [
         dict(type='rescale', max_long=1333, max_short=800)
     ]
+    pytest.importorskip('mmseg')
     seg = preprocessing_from_config(
         Config.fromfile(CONFIGS /
                         'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py'))

@@ -13,7 +13,10 @@ import pytest
 from conftest import REPO
 from PIL import Image
 from test_deployment.conftest import (CAMVID_CONFIG, build_with_weights,
-                                      save_checkpoint, small_config)
+                                      require_onnx_export, save_checkpoint,
+                                      small_config)
+
+require_onnx_export()
 
 TOOLS = REPO / 'tools' / 'deployment'
 SHARED = REPO.parent / 'shared' / 'data'
