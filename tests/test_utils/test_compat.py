@@ -59,3 +59,24 @@ def test_torch_weights_only_globals_has_tensor_rebuilding():
     allowed = compat.torch_weights_only_globals()
     assert 'torch._utils._rebuild_tensor_v2' in allowed
     assert 'collections.OrderedDict' in allowed
+
+
+def test_is_exporting_only_while_a_graph_is_captured():
+    seen = []
+
+    def record(x):
+        seen.append(compat.is_exporting())
+        return x + 1
+
+    record(torch.zeros(1))
+    torch.jit.trace(record, torch.zeros(1), check_trace=False)
+    assert seen == [False, True]
+    if hasattr(torch.compiler, 'is_exporting'):
+
+        class Record(torch.nn.Module):
+
+            def forward(self, x):
+                return record(x)
+
+        torch.export.export(Record(), (torch.zeros(2), ))
+        assert seen[-1] is True
