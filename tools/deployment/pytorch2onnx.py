@@ -34,9 +34,10 @@ from mmengine.runner import load_checkpoint
 
 import mmfishnet  # noqa: F401
 from mmfishnet.checkpoint import load_checkpoint_file, safe_loading
-from mmfishnet.deployment import (TASK_BY_SCOPE, ParityError, check_parity,
-                                  export_onnx, exportable_copy, graph_for,
-                                  metadata_for, preprocessing_from_config)
+from mmfishnet.deployment import (TASK_BY_SCOPE, ParityError, check_exporter,
+                                  check_parity, export_onnx, exportable_copy,
+                                  graph_for, metadata_for,
+                                  preprocessing_from_config)
 from mmfishnet.runtime.preflight import (UserInputError, check_checkpoint_file,
                                          check_checkpoint_fits,
                                          check_config_path, user_errors_exit)
@@ -118,6 +119,10 @@ def build(cfg: Config, checkpoint: str):
 def main(argv=None):
     args = parse_args(argv)
     with user_errors_exit():
+        try:
+            check_exporter()
+        except RuntimeError as e:
+            raise UserInputError(str(e)) from None
         check_config_path(args.config)
         check_checkpoint_file(args.checkpoint, 'checkpoint')
         cfg = Config.fromfile(args.config)
