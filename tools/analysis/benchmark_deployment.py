@@ -122,7 +122,6 @@ def time_model(name: str, args, workdir: Path) -> list:
                         with torch.autocast('cpu', dtype=torch.bfloat16):
                             model_cl(x_cl)
                 elif mode == 'compiled':
-                    graph.to(memory_format=torch.contiguous_format)
                     if compiled is None:
                         compiled = torch.compile(graph)
                         start = time.perf_counter()
@@ -133,8 +132,8 @@ def time_model(name: str, args, workdir: Path) -> list:
                 else:
                     session, array = sessions[mode], x.numpy()
                     call = (lambda s=session: s.run(None, {'image': array}))
-                graph.to(memory_format=torch.contiguous_format)
                 seconds = median_seconds(call, args.iters)
+                graph.to(memory_format=torch.contiguous_format)
                 rows.append(
                     dict(
                         model=name,
