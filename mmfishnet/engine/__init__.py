@@ -1,5 +1,6 @@
 """Runtime pieces for the OpenMMLab Runner: mixed precision on CPU and CUDA,
-memory format and inference speed-ups (registered in mmengine's registries)."""
+memory format, inference speed-ups and training for a fixed time (registered
+in mmengine's registries)."""
 from .amp import (autocast_context, cpu_supports_bf16, float32_head_outputs,
                   resolve_amp_dtype)
 from .hooks import (ChannelsLastHook, CheckpointSafetyHook,
@@ -7,11 +8,12 @@ from .hooks import (ChannelsLastHook, CheckpointSafetyHook,
 from .loops import AutocastTestLoop, AutocastValLoop
 from .mmcv_ops import mmcv_cpu_op_guard
 from .optim_wrapper import MixedPrecisionOptimWrapper
+from .time_budget import TimeBudgetHook
 
 __all__ = [
     'autocast_context', 'cpu_supports_bf16', 'float32_head_outputs',
     'resolve_amp_dtype', 'ChannelsLastHook', 'CheckpointSafetyHook',
     'CompileTestStepHook', 'FuseConvBNHook', 'to_channels_last',
     'AutocastTestLoop', 'AutocastValLoop', 'MixedPrecisionOptimWrapper',
-    'mmcv_cpu_op_guard'
+    'mmcv_cpu_op_guard', 'TimeBudgetHook'
 ]

@@ -3,14 +3,18 @@
     python tools/analysis/benchmark_modes.py classifier  # batch 32 at 224
     python tools/analysis/benchmark_modes.py detector    # Mask R-CNN, 800x1216
     python tools/analysis/benchmark_modes.py fishnext    # and ResNeXt-50
+    python tools/analysis/benchmark_modes.py cifar10     # batch 128 at 32
+    python tools/analysis/benchmark_modes.py tiny-imagenet  # batch 128 at 64
     python tools/analysis/benchmark_modes.py classifier --modes fp32 bf16+cl \
         --iters 3 --warmup 1 --compile
 
 Modes: ``fp32`` (float32, NCHW: what an eager model does by default),
 ``fp32+cl`` (channels_last), ``bf16`` (bf16 autocast, NCHW), ``bf16+cl`` (both;
 what ``tools/train.py --amp`` does); ``--compile`` adds
-``bf16+cl+compile`` for inference (``torch.compile`` of the backbone, its
-one-time cost printed, measured with an empty inductor cache); ``--with-cp``
+``fp32+compile`` and ``bf16+cl+compile`` (``torch.compile`` of the backbone
+for inference, of the whole loss computation for training, as
+``tools/train.py --compile`` does; the one-time cost is printed, measured with
+an empty inductor cache); ``--with-cp``
 adds gradient checkpointing rows for training (``fp32+cp`` and
 ``bf16+cl+cp``). ``--authors-code DIR`` (classifier) adds the authors'
 FishNet-150 from a clone of github.com/kevin-ssy/FishNet, trained the way
@@ -63,6 +67,25 @@ TASKS = {
         },
         size=(224, 224),
         batch=32),
+    'cifar10':
+    dict(
+        models={
+            'FishNet-99 w0.5 s1':
+            'configs/fishnet99-w0.5-s1_1xb128-cos200e_cifar10.py',
+            'ResNet-18 CIFAR': 'mmpretrain::resnet/resnet18_8xb16_cifar10.py'
+        },
+        size=(32, 32),
+        batch=128),
+    'tiny-imagenet':
+    dict(
+        models={
+            'FishNet-99 w0.5 s2':
+            'configs/fishnet99-w0.5-s2_1xb128-cos200e_tiny-imagenet.py',
+            'ResNet-18 CIFAR-style stem':
+            'mmpretrain::resnet/resnet18_8xb16_cifar10.py'
+        },
+        size=(64, 64),
+        batch=128),
 }
 MODES = ('fp32', 'fp32+cl', 'bf16', 'bf16+cl')
 AUTHORS_PREFIX = 'authors:'
@@ -87,16 +110,24 @@ def build_authors_model(code_dir: str) -> torch.nn.Module:
     return fishnet150()
 
 
-def training_step(model, packed, autocast):
+def training_step(model, packed, autocast, compile=False):
     """One SGD step of an mmengine model on ``packed`` (what the Runner's
-    ``train_step`` does, without the optimizer wrapper)."""
+    ``train_step`` does, without the optimizer wrapper); ``compile`` compiles
+    the loss computation, whose backward inductor then compiles too."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=1e-4, momentum=0.9)
 
-    def step():
+    def loss_of(packed):
         data = model.data_preprocessor(packed, True)
         with autocast():
             loss, _ = model.parse_losses(model(**data, mode='loss'))
+        return loss
+
+    if compile:
+        loss_of = torch.compile(loss_of)
+
+    def step():
+        loss = loss_of(packed)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -158,19 +189,21 @@ def _measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
         return torch.autocast(device(), dtype=dtype, enabled=dtype is not None)
 
     compile_s = inductor_cache = None
+    if 'compile' in parts:
+        # A fresh inductor cache: the printed cost is a first compilation,
+        # not a reuse of kernels cached by an earlier run.
+        inductor_cache = tempfile.TemporaryDirectory(
+            prefix='benchmark_modes_inductor_')
+        os.environ['TORCHINDUCTOR_CACHE_DIR'] = inductor_cache.name
     if phase == 'train':
         model.train()
         step = (
             plain_training_step(model, images, labels, autocast)
-            if authors else training_step(model, packed, autocast))
+            if authors else training_step(model, packed, autocast, 'compile'
+                                          in parts))
     else:
         model.eval()
         if 'compile' in parts:
-            # A fresh inductor cache: the printed cost is a first compilation,
-            # not a reuse of kernels cached by an earlier run.
-            inductor_cache = tempfile.TemporaryDirectory(
-                prefix='benchmark_modes_inductor_')
-            os.environ['TORCHINDUCTOR_CACHE_DIR'] = inductor_cache.name
             if authors:
                 model = torch.compile(model)
             else:
@@ -186,10 +219,10 @@ def _measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
                         **model.data_preprocessor(packed, False),
                         mode='predict')
 
-        if 'compile' in parts:
-            start = time.perf_counter()
-            step()
-            compile_s = time.perf_counter() - start
+    if 'compile' in parts:
+        start = time.perf_counter()
+        step()
+        compile_s = time.perf_counter() - start
     result = time_steps(step, warmup, iters)
     if inductor_cache is not None:
         inductor_cache.cleanup()
@@ -253,8 +286,8 @@ def main():
           f'{args.warmup} warm-up, {device_name()}')
     for phase in args.phases:
         modes = list(args.modes)
-        if phase == 'infer' and args.compile:
-            modes.append('bf16+cl+compile')
+        if args.compile:
+            modes += ['fp32+compile', 'bf16+cl+compile']
         if phase == 'train' and args.with_cp:
             modes += ['fp32+cp', 'bf16+cl+cp']
         names = list(models)
@@ -262,8 +295,9 @@ def main():
         rows = {}
         for mode in modes:
             for name, config in models.items():
-                if 'compile' in mode and name not in (names[0], AUTHORS_NAME):
-                    continue
+                if 'compile' in mode and phase == 'train' \
+                        and name == AUTHORS_NAME:
+                    continue  # their training loop is not compiled
                 if 'cp' in mode.split('+') and name == AUTHORS_NAME:
                     continue  # the authors' blocks have no checkpointing
                 rows[mode, name] = run_isolated(__file__, args.task, [

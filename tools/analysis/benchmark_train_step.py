@@ -53,13 +53,14 @@ def synthetic_batch(scope: str, model, size, batch: int):
             with_mask=hasattr(model, 'roi_head')
             and getattr(model.roi_head, 'with_mask', False))
     from mmpretrain.structures import DataSample
+    num_classes = model.head.num_classes
     return dict(
         inputs=[
             torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
             for _ in range(batch)
         ],
         data_samples=[
-            DataSample().set_gt_label(i % 1000) for i in range(batch)
+            DataSample().set_gt_label(i % num_classes) for i in range(batch)
         ])
 
 

@@ -5,6 +5,8 @@
         --out work_dirs/cmp_cifar
     python tools/analysis/compare_small_images.py tiny-imagenet \
         --data ../shared/data/tiny_imagenet_10 --epochs 15 --amp
+    python tools/analysis/compare_small_images.py cifar10 \
+        --data ../shared/data/cifar10 --time-budget 600 --amp
 
 Data: for ``cifar10`` a folder with ``train_*.npz`` and ``test_*.npz``
 (``x`` uint8 N x 32 x 32 x 3 RGB, ``y`` labels), written out as image folders
@@ -16,6 +18,12 @@ memory format; only ``model`` differs. Prints one row per model (test top-1
 of the last epoch and the best, parameters, FLOPs of one image, seconds per
 training epoch) and saves ``curves.png`` (test top-1 per epoch) and
 ``results.json`` in ``--out``.
+
+``--time-budget S`` gives every model the same training time instead of the
+same number of epochs (``TimeBudgetHook``: the learning rate is a cosine of
+the time spent and training stops when ``S`` seconds are used; validation
+after every epoch's worth of iterations and at the end is not counted).
+``curves.png`` then shows test top-1 against training seconds.
 """
 import argparse
 import copy
@@ -33,6 +41,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 import mmfishnet  # noqa: F401
+from mmfishnet.engine import TimeBudgetHook
 from mmfishnet.runtime import enable_amp, set_memory_format
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,10 +89,12 @@ def npz_to_folders(data: Path, out: Path) -> Path:
 
 
 class EpochRecorder(Hook):
-    """Seconds of each training epoch and top-1 after each validation."""
+    """Seconds of each training epoch, top-1 after each validation and the
+    training seconds spent before it."""
 
-    def __init__(self):
-        self.epoch_seconds, self.top1 = [], []
+    def __init__(self, budget: TimeBudgetHook = None):
+        self.budget = budget
+        self.epoch_seconds, self.top1, self.seconds = [], [], []
 
     def before_train_epoch(self, runner):
         self._start = time.perf_counter()
@@ -93,6 +104,8 @@ class EpochRecorder(Hook):
 
     def after_val_epoch(self, runner, metrics=None):
         self.top1.append(float(metrics['accuracy/top1']))
+        self.seconds.append(self.budget.trained_s if self.budget else sum(
+            self.epoch_seconds))
 
 
 def build_cfg(model_ref: str, fishnet_cfg: Config, root: Path,
@@ -124,7 +137,11 @@ def build_cfg(model_ref: str, fishnet_cfg: Config, root: Path,
             batch_size=args.batch_size,
             num_workers=1,
             persistent_workers=True,
-            sampler=dict(type='DefaultSampler', shuffle=split == 'train'),
+            sampler=dict(
+                # an iteration loop pauses 2 s at each DefaultSampler restart
+                type='InfiniteSampler' if split == 'train'
+                and args.time_budget else 'DefaultSampler',
+                shuffle=split == 'train'),
             dataset=dict(
                 type='CustomDataset',
                 data_root=str(root),
@@ -138,17 +155,31 @@ def build_cfg(model_ref: str, fishnet_cfg: Config, root: Path,
     cfg.optim_wrapper = ConfigDict(
         type='OptimWrapper',
         optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
-    cfg.param_scheduler = dict(
-        type='CosineAnnealingLR', T_max=args.epochs, by_epoch=True)
-    cfg.train_cfg = dict(by_epoch=True, max_epochs=args.epochs, val_interval=1)
-    cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook', interval=args.epochs)
+    if args.time_budget:
+        # validate every epoch's worth of iterations; TimeBudgetHook stops
+        cfg.param_scheduler = None
+        epoch_iters = -(-count_images(root / 'train') // args.batch_size)
+        cfg.train_cfg = dict(
+            by_epoch=False, max_iters=10**9, val_interval=epoch_iters)
+        cfg.default_hooks.checkpoint = dict(
+            type='CheckpointHook', by_epoch=False, interval=-1)
+    else:
+        cfg.param_scheduler = dict(
+            type='CosineAnnealingLR', T_max=args.epochs, by_epoch=True)
+        cfg.train_cfg = dict(
+            by_epoch=True, max_epochs=args.epochs, val_interval=1)
+        cfg.default_hooks.checkpoint = dict(
+            type='CheckpointHook', interval=args.epochs)
     cfg.default_hooks.logger.interval = 10
     cfg.randomness = dict(seed=args.seed)
     if args.amp:
         enable_amp(cfg, 'auto')
     set_memory_format(cfg, 'channels_last')
     return cfg
+
+
+def count_images(folder: Path) -> int:
+    return sum(1 for f in folder.rglob('*') if f.is_file())
 
 
 def complexity(model: torch.nn.Module, size: int):
@@ -158,20 +189,20 @@ def complexity(model: torch.nn.Module, size: int):
     return sum(p.numel() for p in model.parameters()), analyzer.total()
 
 
-def draw(results: dict, path: Path, title: str) -> None:
+def draw(results: dict, path: Path, title: str, by_time: bool) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     for name, r in results.items():
+        steps = r['seconds'] if by_time else range(1, len(r['top1']) + 1)
         ax.plot(
-            range(1,
-                  len(r['top1']) + 1),
+            steps,
             r['top1'],
             marker='o',
             markersize=3,
             label=f'{name}: {r["top1"][-1]:.2f}')
-    ax.set_xlabel('epoch')
+    ax.set_xlabel('training seconds' if by_time else 'epoch')
     ax.set_ylabel('test top-1 (%)')
     ax.set_title(title)
     ax.grid(alpha=0.3)
@@ -188,6 +219,11 @@ def main():
         required=True,
         help='npz folder (cifar10) or train/ + val/ folders')
     parser.add_argument('--epochs', type=int, default=15)
+    parser.add_argument(
+        '--time-budget',
+        type=float,
+        metavar='S',
+        help='train every model for S seconds instead of --epochs')
     parser.add_argument('--batch-size', type=int, default=128)
     parser.add_argument(
         '--amp',
@@ -220,32 +256,43 @@ def main():
             continue
         work_dir = out / name.split(' (')[0].replace(' ', '_')
         cfg = build_cfg(ref, fishnet_cfg, root, num_classes, args, work_dir)
-        recorder = EpochRecorder()
+        budget = TimeBudgetHook(args.time_budget) if args.time_budget \
+            else None
+        recorder = EpochRecorder(budget)
         runner = Runner.from_cfg(cfg)
         runner.register_hook(recorder)
+        if budget:
+            runner.register_hook(budget)
         runner.train()
+        if budget and runner.iter % cfg.train_cfg.val_interval:
+            runner.val_loop.run()  # the test top-1 when the time ran out
         params, flops = complexity(runner.model, setup['size'])
         results[name] = dict(
             config=ref,
             top1=recorder.top1,
             params=params,
             flops=flops,
+            seconds=recorder.seconds,
+            iters=runner.iter,
             epoch_seconds=recorder.epoch_seconds)
         with open(out / 'results.json', 'w') as f:
             json.dump(dict(args=vars(args), results=results), f, indent=1)
 
-    print(f'\n{args.dataset}: {args.epochs} epochs, batch {args.batch_size}, '
+    length = (f'{args.time_budget:.0f} s of training'
+              if args.time_budget else f'{args.epochs} epochs')
+    print(f'\n{args.dataset}: {length}, batch {args.batch_size}, '
           f'{"mixed precision" if args.amp else "fp32"}, data {data}')
-    print('| model | top-1 last (best) | params (M) | GFLOPs | s/epoch |')
+    speed = 'iterations' if args.time_budget else 's/epoch'
+    print(f'| model | top-1 last (best) | params (M) | GFLOPs | {speed} |')
     print('|---|---|---|---|---|')
     for name, r in results.items():
+        done = (r['iters'] if args.time_budget else
+                f'{np.median(r["epoch_seconds"]):.1f}')
         print(f'| {name} | {r["top1"][-1]:.2f} ({max(r["top1"]):.2f}) | '
-              f'{r["params"] / 1e6:.2f} | {r["flops"] / 1e9:.3f} | '
-              f'{np.median(r["epoch_seconds"]):.1f} |')
-    draw(
-        results, out / 'curves.png',
-        f'{args.dataset} ({osp.basename(str(data).rstrip("/"))}), '
-        f'{args.epochs} epochs')
+              f'{r["params"] / 1e6:.2f} | {r["flops"] / 1e9:.3f} | {done} |')
+    draw(results, out / 'curves.png',
+         f'{args.dataset} ({osp.basename(str(data).rstrip("/"))}), {length}',
+         by_time=bool(args.time_budget))
     print(f'curves: {out / "curves.png"}, numbers: {out / "results.json"}')
 
 

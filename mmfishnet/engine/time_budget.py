@@ -1,0 +1,68 @@
+"""Training for a fixed wall-clock time instead of a fixed number of
+iterations: the learning rate follows a cosine of the training time spent."""
+import math
+import time
+
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+
+
+@HOOKS.register_module()
+class TimeBudgetHook(Hook):
+    """Stop training after ``budget_s`` seconds of training, with the
+    learning rate annealed as a cosine of the time spent.
+
+    The clock runs while training runs: from the start of training (and the
+    end of each validation) through every iteration, data loading included,
+    validation excluded. Before every iteration each
+    parameter group gets ``lr = base * (1 + cos(pi * t / budget_s)) / 2``
+    (``base``: its learning rate when training started), so the schedule ends
+    at zero when the time is spent, however fast the model runs; a one-time
+    ``torch.compile`` cost counts as training time. After the iteration that
+    exhausts the budget the loop is told to stop: at once in an
+    ``IterBasedTrainLoop``, at the end of the epoch in an
+    ``EpochBasedTrainLoop`` (whose remaining iterations run at ``lr = 0``).
+    Give the config no ``param_scheduler`` for the learning rate: it would
+    fight this one.
+
+    Args:
+        budget_s (float): Seconds of training.
+    """
+
+    priority = 'VERY_HIGH'  # before the optimizer step reads the lr
+
+    def __init__(self, budget_s: float):
+        if not budget_s > 0:
+            raise ValueError(f'budget_s must be positive, got {budget_s!r}')
+        self.budget_s = float(budget_s)
+        self.trained_s = 0.0
+        self._base_lrs = None
+        self._last = None
+
+    def before_train(self, runner) -> None:
+        groups = runner.optim_wrapper.optimizer.param_groups
+        self._base_lrs = [g.get('initial_lr', g['lr']) for g in groups]
+
+    def before_train_epoch(self, runner) -> None:
+        self._last = time.perf_counter()
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        self._last = time.perf_counter()
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        progress = min(1.0, self.trained_s / self.budget_s)
+        scale = 0.5 * (1 + math.cos(math.pi * progress))
+        groups = runner.optim_wrapper.optimizer.param_groups
+        for group, base in zip(groups, self._base_lrs):
+            group['lr'] = base * scale
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
+                         outputs=None) -> None:
+        now = time.perf_counter()
+        self.trained_s += now - self._last
+        self._last = now
+        if self.trained_s >= self.budget_s:
+            runner.train_loop.stop_training = True
