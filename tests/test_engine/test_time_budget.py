@@ -63,8 +63,8 @@ def run(tmp_path, budget_s, train_cfg, num_samples=8):
 
 
 def test_iteration_loop_stops_when_the_time_is_spent(tmp_path):
-    runner, budget, lrs = run(
-        tmp_path, 0.5, dict(by_epoch=False, max_iters=1000))
+    runner, budget, lrs = run(tmp_path, 0.5,
+                              dict(by_epoch=False, max_iters=1000))
     # 0.5 s of 0.05 s steps: about ten iterations, not the 1000 asked for
     assert 0.5 <= budget.trained_s < 0.5 + 4 * STEP_S
     assert 6 <= runner.iter <= 11
@@ -72,8 +72,9 @@ def test_iteration_loop_stops_when_the_time_is_spent(tmp_path):
     # a cosine of the time: decreasing, half-way near half the base rate
     assert all(a > b for a, b in zip(lrs, lrs[1:]))
     assert lrs[-1] < 0.02
-    assert min(lrs, key=lambda lr: abs(lr - 0.05)) == pytest.approx(
-        0.05, abs=0.02)
+    assert min(
+        lrs, key=lambda lr: abs(lr - 0.05)) == pytest.approx(
+            0.05, abs=0.02)
 
 
 def test_epoch_loop_stops_at_the_end_of_the_epoch(tmp_path):
@@ -86,8 +87,8 @@ def test_epoch_loop_stops_at_the_end_of_the_epoch(tmp_path):
 
 
 def test_the_lr_is_a_cosine_of_the_time(tmp_path):
-    runner, budget, lrs = run(
-        tmp_path, 0.4, dict(by_epoch=False, max_iters=1000))
+    runner, budget, lrs = run(tmp_path, 0.4,
+                              dict(by_epoch=False, max_iters=1000))
     # with equal steps, step i starts at about i * STEP_S seconds
     for i, lr in enumerate(lrs):
         expected = 0.05 * (1 + math.cos(math.pi * min(1, i * STEP_S / 0.4)))

@@ -198,9 +198,8 @@ def _measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
     if phase == 'train':
         model.train()
         step = (
-            plain_training_step(model, images, labels, autocast)
-            if authors else training_step(model, packed, autocast, 'compile'
-                                          in parts))
+            plain_training_step(model, images, labels, autocast) if authors
+            else training_step(model, packed, autocast, 'compile' in parts))
     else:
         model.eval()
         if 'compile' in parts:

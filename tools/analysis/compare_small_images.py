@@ -104,8 +104,8 @@ class EpochRecorder(Hook):
 
     def after_val_epoch(self, runner, metrics=None):
         self.top1.append(float(metrics['accuracy/top1']))
-        self.seconds.append(self.budget.trained_s if self.budget else sum(
-            self.epoch_seconds))
+        self.seconds.append(
+            self.budget.trained_s if self.budget else sum(self.epoch_seconds))
 
 
 def build_cfg(model_ref: str, fishnet_cfg: Config, root: Path,
@@ -139,8 +139,8 @@ def build_cfg(model_ref: str, fishnet_cfg: Config, root: Path,
             persistent_workers=True,
             sampler=dict(
                 # an iteration loop pauses 2 s at each DefaultSampler restart
-                type='InfiniteSampler' if split == 'train'
-                and args.time_budget else 'DefaultSampler',
+                type='InfiniteSampler'
+                if split == 'train' and args.time_budget else 'DefaultSampler',
                 shuffle=split == 'train'),
             dataset=dict(
                 type='CustomDataset',
@@ -286,13 +286,16 @@ def main():
     print(f'| model | top-1 last (best) | params (M) | GFLOPs | {speed} |')
     print('|---|---|---|---|---|')
     for name, r in results.items():
-        done = (r['iters'] if args.time_budget else
-                f'{np.median(r["epoch_seconds"]):.1f}')
+        done = (
+            r['iters']
+            if args.time_budget else f'{np.median(r["epoch_seconds"]):.1f}')
         print(f'| {name} | {r["top1"][-1]:.2f} ({max(r["top1"]):.2f}) | '
               f'{r["params"] / 1e6:.2f} | {r["flops"] / 1e9:.3f} | {done} |')
-    draw(results, out / 'curves.png',
-         f'{args.dataset} ({osp.basename(str(data).rstrip("/"))}), {length}',
-         by_time=bool(args.time_budget))
+    draw(
+        results,
+        out / 'curves.png',
+        f'{args.dataset} ({osp.basename(str(data).rstrip("/"))}), {length}',
+        by_time=bool(args.time_budget))
     print(f'curves: {out / "curves.png"}, numbers: {out / "results.json"}')
 
 
