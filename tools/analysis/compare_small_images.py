@@ -13,8 +13,9 @@ Data: for ``cifar10`` a folder with ``train_*.npz`` and ``test_*.npz``
 under ``--out``; or any ImageNet-style folder (``train/<class>/``,
 ``val/<class>/``) for either dataset. Every model gets the same images,
 augmentation (the FishNet config's pipeline), batch, optimizer (SGD lr 0.1,
-momentum 0.9, weight decay 5e-4, cosine over ``--epochs``), precision and
-memory format; only ``model`` differs. Prints one row per model (test top-1
+momentum 0.9, weight decay 5e-4, cosine over ``--epochs``), precision
+(``--amp``), memory format (``--memory-format``, channels_last by default)
+and ``--compile`` setting; only ``model`` differs. Prints one row per model (test top-1
 of the last epoch and the best, parameters, FLOPs of one image, seconds per
 training epoch) and saves ``curves.png`` (test top-1 per epoch) and
 ``results.json`` in ``--out``.
@@ -42,7 +43,8 @@ from mmengine.runner import Runner
 
 import mmfishnet  # noqa: F401
 from mmfishnet.engine import TimeBudgetHook
-from mmfishnet.runtime import enable_amp, set_memory_format
+from mmfishnet.runtime import (MEMORY_FORMATS, enable_amp, enable_compile,
+                               set_memory_format)
 
 REPO = Path(__file__).resolve().parents[2]
 SETUPS = {
@@ -174,7 +176,9 @@ def build_cfg(model_ref: str, fishnet_cfg: Config, root: Path,
     cfg.randomness = dict(seed=args.seed)
     if args.amp:
         enable_amp(cfg, 'auto')
-    set_memory_format(cfg, 'channels_last')
+    set_memory_format(cfg, args.memory_format)
+    if args.compile:
+        enable_compile(cfg)
     return cfg
 
 
@@ -229,6 +233,12 @@ def main():
         '--amp',
         action='store_true',
         help='bf16/fp16 autocast for every model')
+    parser.add_argument(
+        '--memory-format', choices=MEMORY_FORMATS, default='channels_last')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile the training step (as tools/train.py --compile)')
     parser.add_argument(
         '--models', nargs='*', help='subset of the model names (default: all)')
     parser.add_argument('--seed', type=int, default=0)
