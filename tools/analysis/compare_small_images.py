@@ -15,9 +15,9 @@ under ``--out``; or any ImageNet-style folder (``train/<class>/``,
 augmentation (the FishNet config's pipeline), batch, optimizer (SGD lr 0.1,
 momentum 0.9, weight decay 5e-4, cosine over ``--epochs``), precision
 (``--amp``), memory format (``--memory-format``, channels_last by default)
-and ``--compile`` setting; only ``model`` differs. Prints one row per model (test top-1
-of the last epoch and the best, parameters, FLOPs of one image, seconds per
-training epoch) and saves ``curves.png`` (test top-1 per epoch) and
+and ``--compile`` setting; only ``model`` differs. Prints one row per model
+(test top-1 of the last epoch and the best, parameters, FLOPs of one image,
+seconds per training epoch) and saves ``curves.png`` (test top-1 per epoch) and
 ``results.json`` in ``--out``.
 
 ``--time-budget S`` gives every model the same training time instead of the
