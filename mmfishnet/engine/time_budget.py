@@ -6,6 +6,8 @@ import time
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
+META_KEY = 'time_budget_trained_s'
+
 
 @HOOKS.register_module()
 class TimeBudgetHook(Hook):
@@ -23,7 +25,9 @@ class TimeBudgetHook(Hook):
     ``IterBasedTrainLoop``, at the end of the epoch in an
     ``EpochBasedTrainLoop`` (whose remaining iterations run at ``lr = 0``).
     Give the config no ``param_scheduler`` for the learning rate: it would
-    fight this one.
+    fight this one. The seconds spent are saved in checkpoints
+    (``meta['time_budget_trained_s']``), so a resumed run continues the same
+    budget and schedule.
 
     Args:
         budget_s (float): Seconds of training.
@@ -66,3 +70,9 @@ class TimeBudgetHook(Hook):
         self._last = now
         if self.trained_s >= self.budget_s:
             runner.train_loop.stop_training = True
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint.setdefault('meta', {})[META_KEY] = self.trained_s
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self.trained_s = float(checkpoint.get('meta', {}).get(META_KEY, 0.0))

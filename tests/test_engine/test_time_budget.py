@@ -99,3 +99,16 @@ def test_the_lr_is_a_cosine_of_the_time(tmp_path):
 def test_a_budget_must_be_positive(budget_s):
     with pytest.raises(ValueError, match='budget_s must be positive'):
         TimeBudgetHook(budget_s)
+
+
+def test_a_resumed_run_continues_the_budget():
+    saved, resumed = TimeBudgetHook(60), TimeBudgetHook(60)
+    saved.trained_s = 42.5
+    checkpoint = dict(meta=dict(epoch=3))
+    saved.before_save_checkpoint(None, checkpoint)
+    assert checkpoint['meta'] == dict(epoch=3, time_budget_trained_s=42.5)
+    resumed.after_load_checkpoint(None, checkpoint)
+    assert resumed.trained_s == 42.5
+    # a checkpoint written without the hook starts the budget afresh
+    resumed.after_load_checkpoint(None, dict(meta=dict(epoch=3)))
+    assert resumed.trained_s == 0.0
