@@ -52,6 +52,23 @@ def test_classifier_matches_pytorch_on_two_sizes(classifier):
     assert dims[1] == 3 and all(isinstance(d, str) for d in dims[::2])
 
 
+@pytest.mark.parametrize('stem_stride, example, other', [
+    (2, (64, 64), (77, 51)),
+    (4, (64, 64), (97, 70)),
+])
+def test_every_stem_stride_exports_dynamic_sizes(tmp_path, stem_stride,
+                                                 example, other):
+    """The pad-to-divisor arithmetic of stem strides 2 (Tiny ImageNet) and 4
+    (ImageNet) exports for any size, as stride 1 (above) does."""
+    cfg = small_config('classification')
+    cfg.model.backbone.stem_stride = stem_stride
+    path = tmp_path / f'stem{stem_stride}.onnx'
+    _, reference = export('classification', path, example, cfg)
+    rows = check_parity(reference, path,
+                        inputs((1, 3, *example), (2, 3, *other)))
+    assert rows[0].max_rel <= 1e-4
+
+
 def test_metadata_round_trip(classifier):
     meta = read_metadata(classifier[0])
     assert meta['task'] == 'classification'

@@ -414,8 +414,12 @@ class FishNet(BaseModule):
             raise ValueError(
                 f'FishNet expects an (N, {self.in_channels}, H, W) tensor, '
                 f'got shape {tuple(x.shape)}')
-        pad_h = -x.shape[2] % self.size_divisor
-        pad_w = -x.shape[3] % self.size_divisor
+        # Padded sizes written as ceil(H / d) * d: an exported graph then
+        # knows every stage's size as a multiple of one symbol, so the
+        # size checks of the concatenations hold for any input size.
+        d = self.size_divisor
+        pad_h = (x.shape[2] + d - 1) // d * d - x.shape[2]
+        pad_w = (x.shape[3] + d - 1) // d * d - x.shape[3]
         # Exported graphs always pad (by zero rows where H is a multiple),
         # so that the padding follows the input size instead of the
         # example's.
