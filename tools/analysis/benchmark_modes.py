@@ -12,9 +12,10 @@ Modes: ``fp32`` (float32, NCHW: what an eager model does by default),
 ``fp32+cl`` (channels_last), ``bf16`` (bf16 autocast, NCHW), ``bf16+cl`` (both;
 what ``tools/train.py --amp`` does); ``--compile`` adds
 ``fp32+compile`` and ``bf16+cl+compile`` (``torch.compile`` of the backbone
-for inference, of the whole loss computation for training, as
-``tools/train.py --compile`` does; the one-time cost is printed, measured with
-an empty inductor cache); ``--with-cp``
+for inference, of the loss computation for training, whose backward inductor
+compiles too; ``tools/train.py --compile`` compiles the optimizer step as
+well; the one-time cost is printed, measured with an empty inductor cache);
+``--with-cp``
 adds gradient checkpointing rows for training (``fp32+cp`` and
 ``bf16+cl+cp``). ``--authors-code DIR`` (classifier) adds the authors'
 FishNet-150 from a clone of github.com/kevin-ssy/FishNet, trained the way
