@@ -244,6 +244,9 @@ def main():
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', default=None, help='output folder')
     args = parser.parse_args()
+    if args.time_budget is not None and not args.time_budget > 0:
+        parser.error(f'--time-budget must be a positive number of seconds, '
+                     f'got {args.time_budget}')
 
     setup = SETUPS[args.dataset]
     data = Path(args.data)
