@@ -16,9 +16,10 @@ class TimeBudgetHook(Hook):
 
     The clock runs while training runs: from the start of training (and the
     end of each validation) through every iteration, data loading included,
-    validation excluded. Before every iteration each
-    parameter group gets ``lr = base * (1 + cos(pi * t / budget_s)) / 2``
-    (``base``: its learning rate when training started), so the schedule ends
+    validation excluded. Before every iteration each parameter group gets
+    ``lr = base * (1 + cos(pi * t / budget_s)) / 2`` (``base``: its
+    ``initial_lr``, the learning rate when training first started, kept in
+    the optimizer's state), so the schedule ends
     at zero when the time is spent, however fast the model runs; a one-time
     ``torch.compile`` cost counts as training time. After the iteration that
     exhausts the budget the loop is told to stop: at once in an
@@ -40,12 +41,13 @@ class TimeBudgetHook(Hook):
             raise ValueError(f'budget_s must be positive, got {budget_s!r}')
         self.budget_s = float(budget_s)
         self.trained_s = 0.0
-        self._base_lrs = None
         self._last = None
 
     def before_train(self, runner) -> None:
-        groups = runner.optim_wrapper.optimizer.param_groups
-        self._base_lrs = [g.get('initial_lr', g['lr']) for g in groups]
+        # initial_lr is saved with the optimizer, so a resumed run anneals
+        # from the first run's rate, not from the decayed one
+        for group in runner.optim_wrapper.optimizer.param_groups:
+            group.setdefault('initial_lr', group['lr'])
 
     def before_train_epoch(self, runner) -> None:
         self._last = time.perf_counter()
@@ -56,9 +58,8 @@ class TimeBudgetHook(Hook):
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         progress = min(1.0, self.trained_s / self.budget_s)
         scale = 0.5 * (1 + math.cos(math.pi * progress))
-        groups = runner.optim_wrapper.optimizer.param_groups
-        for group, base in zip(groups, self._base_lrs):
-            group['lr'] = base * scale
+        for group in runner.optim_wrapper.optimizer.param_groups:
+            group['lr'] = group['initial_lr'] * scale
 
     def after_train_iter(self,
                          runner,

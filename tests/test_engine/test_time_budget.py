@@ -2,6 +2,7 @@
 annealed over that time, in iteration- and epoch-based loops."""
 import math
 import time
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -112,3 +113,21 @@ def test_a_resumed_run_continues_the_budget():
     # a checkpoint written without the hook starts the budget afresh
     resumed.after_load_checkpoint(None, dict(meta=dict(epoch=3)))
     assert resumed.trained_s == 0.0
+
+
+def test_a_resumed_run_anneals_from_the_first_learning_rate():
+    # a resumed optimizer: the lr was annealed to 0.05, initial_lr saved
+    optimizer = torch.optim.SGD(nn.Linear(2, 1).parameters(), lr=0.05)
+    optimizer.param_groups[0]['initial_lr'] = 0.1
+    runner = SimpleNamespace(
+        optim_wrapper=SimpleNamespace(optimizer=optimizer))
+    hook = TimeBudgetHook(100)
+    hook.after_load_checkpoint(runner,
+                               dict(meta=dict(time_budget_trained_s=50.0)))
+    hook.before_train(runner)
+    hook.before_train_iter(runner, 0)
+    assert optimizer.param_groups[0]['lr'] == pytest.approx(0.05)
+    hook.trained_s = 75.0
+    hook.before_train_iter(runner, 1)
+    expected = 0.05 * (1 + math.cos(math.pi * 0.75))
+    assert optimizer.param_groups[0]['lr'] == pytest.approx(expected)
