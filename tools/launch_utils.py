@@ -57,8 +57,9 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--compile',
         action='store_true',
-        help='torch.compile the model (one-time compilation cost at the '
-        'first iterations)')
+        help='torch.compile the model (training: its loss computation, '
+        'CompileLossHook; testing: test_step, CompileTestStepHook); a '
+        'one-time compilation cost at the first iterations')
     parser.add_argument(
         '--trust-checkpoint',
         action='store_true',

@@ -3,7 +3,7 @@ memory format, inference speed-ups and training for a fixed time (registered
 in mmengine's registries)."""
 from .amp import (autocast_context, cpu_supports_bf16, float32_head_outputs,
                   resolve_amp_dtype)
-from .hooks import (ChannelsLastHook, CheckpointSafetyHook,
+from .hooks import (ChannelsLastHook, CheckpointSafetyHook, CompileLossHook,
                     CompileTestStepHook, FuseConvBNHook, to_channels_last)
 from .loops import AutocastTestLoop, AutocastValLoop
 from .mmcv_ops import mmcv_cpu_op_guard
@@ -13,7 +13,7 @@ from .time_budget import TimeBudgetHook
 __all__ = [
     'autocast_context', 'cpu_supports_bf16', 'float32_head_outputs',
     'resolve_amp_dtype', 'ChannelsLastHook', 'CheckpointSafetyHook',
-    'CompileTestStepHook', 'FuseConvBNHook', 'to_channels_last',
+    'CompileLossHook', 'CompileTestStepHook', 'FuseConvBNHook', 'to_channels_last',
     'AutocastTestLoop', 'AutocastValLoop', 'MixedPrecisionOptimWrapper',
     'mmcv_cpu_op_guard', 'TimeBudgetHook'
 ]

@@ -1,5 +1,6 @@
 """Runner hooks: safe checkpoint input/output for one run, and fast
-execution (channels_last, conv-BN fusion, a compiled ``test_step``)."""
+execution (channels_last, conv-BN fusion, a compiled loss computation for
+training and a compiled ``test_step``)."""
 from typing import Optional
 
 import torch
@@ -162,3 +163,43 @@ class CompileTestStepHook(Hook):
         print_log(
             f'test_step compiled with torch.compile({self.compile_cfg})',
             logger='current')
+
+
+@HOOKS.register_module()
+class CompileLossHook(Hook):
+    """``torch.compile`` the model's loss computation for training.
+
+    ``model.loss(inputs, data_samples)`` (backbone, neck, heads and losses;
+    inductor compiles its backward too) is replaced by its compiled version
+    in ``before_train`` and restored in ``after_train``; the data
+    preprocessor, the optimizer step and the learning rate schedule stay
+    eager. mmengine's own ``compile=True`` compiles the whole ``train_step``
+    instead, whose optimizer step is specialised to the learning rate (a
+    Python number): every scheduler change recompiles it, and PyTorch runs
+    the step uncompiled after ``torch._dynamo.config.recompile_limit``
+    recompilations.
+
+    The first iterations pay a one-time compilation, and one more for each
+    new input shape (a smaller last batch of an epoch, another image size):
+    after the second shape torch compiles a graph for dynamic shapes,
+    unless ``compile_cfg`` says ``dynamic=False``. Checkpoints are
+    unchanged (the parameters are the model's own).
+
+    Args:
+        compile_cfg (dict, optional): Keyword arguments of ``torch.compile``.
+    """
+
+    def __init__(self, compile_cfg: Optional[dict] = None):
+        self.compile_cfg = compile_cfg or {}
+
+    def before_train(self, runner) -> None:
+        model = _unwrap(runner.model)
+        model.loss = torch.compile(model.loss, **self.compile_cfg)
+        print_log(
+            f'model.loss compiled with torch.compile({self.compile_cfg}); '
+            'the first iterations compile it',
+            logger='current')
+
+    def after_train(self, runner) -> None:
+        model = _unwrap(runner.model)
+        vars(model).pop('loss', None)  # back to the class's method

@@ -46,10 +46,12 @@ def set_memory_format(cfg: Config, memory_format: str) -> None:
 
 
 def enable_compile(cfg: Config, train: bool = True) -> None:
-    """``torch.compile``: mmengine's ``compile`` setting for training, and
+    """``torch.compile``: :class:`CompileLossHook` for training (the loss
+    computation; mmengine's ``compile=True`` would compile the optimizer
+    step too and recompile at every learning rate change), and
     :class:`CompileTestStepHook` for testing."""
     if train:
-        cfg.compile = True
+        _add_custom_hook(cfg, dict(type='CompileLossHook'))
     else:
         _add_custom_hook(cfg, dict(type='CompileTestStepHook'))
 

@@ -1,14 +1,18 @@
 """channels_last and conv-BN fusion give the same outputs as the plain
-model; the hooks' process-wide changes last for their run only."""
+model; the hooks' process-wide changes last for their run only; a compiled
+loss trains like the eager one and compiles once per input shape."""
 from types import SimpleNamespace
 
+import pytest
 import torch
 import torch.nn as nn
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
 
 from mmfishnet.checkpoint import atomic_saving, safe_loading
 from mmfishnet.engine import (ChannelsLastHook, CheckpointSafetyHook,
-                              FuseConvBNHook, mmcv_cpu_op_guard,
-                              to_channels_last)
+                              CompileLossHook, FuseConvBNHook,
+                              mmcv_cpu_op_guard, to_channels_last)
 from mmfishnet.models import FishNet, FishNetClsHead
 
 
@@ -113,3 +117,85 @@ def test_checkpoint_safety_hook_switches_each_part_for_one_run():
     assert safe_loading.active and not atomic_saving.active
     only_loading.after_run(runner)
     assert not safe_loading.active
+
+
+class ConvNet(BaseModel):
+    """conv-BN-ReLU, pooling and a linear classifier, with mmengine's
+    ``forward(mode)`` / ``loss`` split."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.fc = nn.Linear(8, 3)
+
+    def loss(self, inputs, labels):
+        logits = self.fc(self.features(inputs).mean((2, 3)))
+        return dict(loss=nn.functional.cross_entropy(logits, labels))
+
+    def forward(self, inputs, labels=None, mode='tensor'):
+        inputs, labels = torch.stack(inputs), torch.stack(labels)
+        if mode == 'loss':
+            return self.loss(inputs, labels)
+        return self.fc(self.features(inputs).mean((2, 3)))
+
+
+class RandomImages(torch.utils.data.Dataset):
+
+    def __len__(self):
+        return 10  # batches of 4, 4 and 2: two input shapes
+
+    def __getitem__(self, i):
+        g = torch.Generator().manual_seed(i)
+        return dict(
+            inputs=torch.randn(3, 8, 8, generator=g),
+            labels=torch.randint(3, (), generator=g))
+
+
+def train_conv_net(work_dir, hooks, iters=8):
+    torch.manual_seed(0)
+    runner = Runner(
+        model=ConvNet(),
+        work_dir=str(work_dir),
+        experiment_name=f'compile_loss_hook_{work_dir.name}',
+        train_dataloader=dict(
+            dataset=RandomImages(),
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            batch_size=4,
+            num_workers=0),
+        # a new learning rate at every iteration
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
+        param_scheduler=dict(
+            type='MultiStepLR',
+            milestones=list(range(1, iters)),
+            gamma=0.8,
+            by_epoch=False),
+        train_cfg=dict(by_epoch=False, max_iters=iters),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
+                                           interval=-1)),
+        custom_hooks=hooks)
+    runner.train()
+    return runner
+
+
+@pytest.mark.compat
+def test_compile_loss_hook_compiles_once_per_shape_not_per_lr(tmp_path):
+    graphs = []
+
+    def recording_backend(graph_module, example_inputs):
+        graphs.append(graph_module)
+        return graph_module.forward
+
+    torch._dynamo.reset()
+    hook = CompileLossHook(dict(backend=recording_backend))
+    compiled = train_conv_net(tmp_path / 'compiled', [hook])
+    eager = train_conv_net(tmp_path / 'eager', [])
+
+    lr = compiled.optim_wrapper.optimizer.param_groups[0]['lr']
+    assert lr == pytest.approx(0.1 * 0.8**7)  # 7 learning rate changes
+    # batch 4, then batch 2 (one graph for dynamic shapes), then no more
+    assert len(graphs) == 2
+    assert 'loss' not in vars(compiled.model)  # the method is back
+    for (name, p), q in zip(compiled.model.named_parameters(),
+                            eager.model.parameters()):
+        torch.testing.assert_close(p, q, msg=name)

@@ -57,6 +57,8 @@ SETUPS = {
             'FishNeXt-99 w0.5 s1 (mmfishnet)':
             'configs/fishnet99-w0.5-s1_1xb128-cos200e_cifar10.py'
             '#fishnext99',
+            'FishNet-99 w0.5 s2 (mmfishnet)':
+            'configs/fishnet99-w0.5-s2_1xb128-cos200e_cifar10.py',
             'ResNet-18 CIFAR (mmpretrain)':
             'mmpretrain::resnet/resnet18_8xb16_cifar10.py',
         }),
