@@ -171,8 +171,8 @@ def train_conv_net(work_dir, hooks, iters=8):
             gamma=0.8,
             by_epoch=False),
         train_cfg=dict(by_epoch=False, max_iters=iters),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
-                                           interval=-1)),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', interval=-1)),
         custom_hooks=hooks)
     runner.train()
     return runner

@@ -73,6 +73,8 @@ TASKS = {
         models={
             'FishNet-99 w0.5 s1':
             'configs/fishnet99-w0.5-s1_1xb128-cos200e_cifar10.py',
+            'FishNet-99 w0.5 s2':
+            'configs/fishnet99-w0.5-s2_1xb128-cos200e_cifar10.py',
             'ResNet-18 CIFAR': 'mmpretrain::resnet/resnet18_8xb16_cifar10.py'
         },
         size=(32, 32),

@@ -28,6 +28,17 @@ from mmfishnet.models.layers import DOWNSAMPLE_TYPES
 
 # (label, backbone kwargs, input size, classes)
 Spec = Tuple[str, dict, int, int]
+# (arch, stem_stride, widen_factor, input size) of the small-image table
+SMALL_VARIANTS = (
+    ('fishnet99', 1, 0.25, 32),
+    ('fishnet99', 1, 0.5, 32),
+    ('fishnet150', 1, 0.5, 32),
+    ('fishnext99', 1, 0.5, 32),
+    ('fishnet99', 2, 0.5, 32),
+    ('fishnet99', 2, 0.25, 64),
+    ('fishnet99', 2, 0.5, 64),
+    ('fishnet150', 2, 0.5, 64),
+)
 TABLES: Dict[str, List[Spec]] = {
     'imagenet': [(f'{arch}', dict(arch=arch), 224, 1000)
                  for arch in ('fishnet99', 'fishnet150', 'fishnet201',
@@ -35,16 +46,10 @@ TABLES: Dict[str, List[Spec]] = {
     'downsample': [(f'fishnet150 downsample={kind}',
                     dict(arch='fishnet150', downsample=kind), 224, 1000)
                    for kind in DOWNSAMPLE_TYPES],
-    'small':
-    [(f'{arch} stem_stride={stride} widen_factor={widen}',
-      dict(arch=arch, stem_stride=stride, widen_factor=widen), size, 10)
-     for arch, stride, widen, size in (('fishnet99', 1, 0.25,
-                                        32), ('fishnet99', 1, 0.5,
-                                              32), ('fishnet150', 1, 0.5, 32),
-                                       ('fishnext99', 1, 0.5,
-                                        32), ('fishnet99', 2, 0.25,
-                                              64), ('fishnet99', 2, 0.5, 64),
-                                       ('fishnet150', 2, 0.5, 64))],
+    'small': [(f'{arch} stem_stride={stride} widen_factor={widen}',
+               dict(arch=arch, stem_stride=stride,
+                    widen_factor=widen), size, 10)
+              for arch, stride, widen, size in SMALL_VARIANTS],
 }
 
 
