@@ -144,9 +144,35 @@ def _count_norms(model: nn.Module) -> int:
         for m in model.modules())
 
 
+class _CompileMethodHook(Hook):
+    """Replace one method of the (unwrapped) model by its ``torch.compile``
+    version for a phase of the run, and restore it after. The compiled
+    method is an attribute of the model instance: parameters, state dicts
+    and checkpoints stay the model's own."""
+
+    method = ''
+
+    def __init__(self, compile_cfg: Optional[dict] = None):
+        self.compile_cfg = compile_cfg or {}
+
+    def _compile(self, runner) -> None:
+        model = _unwrap(runner.model)
+        compiled = torch.compile(
+            getattr(model, self.method), **self.compile_cfg)
+        setattr(model, self.method, compiled)
+        print_log(
+            f'model.{self.method} compiled with '
+            f'torch.compile({self.compile_cfg}); the first iterations '
+            'compile it',
+            logger='current')
+
+    def _restore(self, runner) -> None:
+        vars(_unwrap(runner.model)).pop(self.method, None)
+
+
 @HOOKS.register_module()
-class CompileTestStepHook(Hook):
-    """``torch.compile`` the model's ``test_step`` before testing (mmengine's
+class CompileTestStepHook(_CompileMethodHook):
+    """``torch.compile`` the model's ``test_step`` for testing (mmengine's
     ``compile`` setting only compiles ``train_step``). The first batches pay
     a one-time compilation cost.
 
@@ -154,19 +180,17 @@ class CompileTestStepHook(Hook):
         compile_cfg (dict, optional): Keyword arguments of ``torch.compile``.
     """
 
-    def __init__(self, compile_cfg: Optional[dict] = None):
-        self.compile_cfg = compile_cfg or {}
+    method = 'test_step'
 
     def before_test(self, runner) -> None:
-        model = _unwrap(runner.model)
-        model.test_step = torch.compile(model.test_step, **self.compile_cfg)
-        print_log(
-            f'test_step compiled with torch.compile({self.compile_cfg})',
-            logger='current')
+        self._compile(runner)
+
+    def after_test(self, runner) -> None:
+        self._restore(runner)
 
 
 @HOOKS.register_module()
-class CompileLossHook(Hook):
+class CompileLossHook(_CompileMethodHook):
     """``torch.compile`` the model's loss computation for training.
 
     ``model.loss(inputs, data_samples)`` (backbone, neck, heads and losses;
@@ -182,24 +206,16 @@ class CompileLossHook(Hook):
     The first iterations pay a one-time compilation, and one more for each
     new input shape (a smaller last batch of an epoch, another image size):
     after the second shape torch compiles a graph for dynamic shapes,
-    unless ``compile_cfg`` says ``dynamic=False``. Checkpoints are
-    unchanged (the parameters are the model's own).
+    unless ``compile_cfg`` says ``dynamic=False``.
 
     Args:
         compile_cfg (dict, optional): Keyword arguments of ``torch.compile``.
     """
 
-    def __init__(self, compile_cfg: Optional[dict] = None):
-        self.compile_cfg = compile_cfg or {}
+    method = 'loss'
 
     def before_train(self, runner) -> None:
-        model = _unwrap(runner.model)
-        model.loss = torch.compile(model.loss, **self.compile_cfg)
-        print_log(
-            f'model.loss compiled with torch.compile({self.compile_cfg}); '
-            'the first iterations compile it',
-            logger='current')
+        self._compile(runner)
 
     def after_train(self, runner) -> None:
-        model = _unwrap(runner.model)
-        vars(model).pop('loss', None)  # back to the class's method
+        self._restore(runner)

@@ -11,8 +11,9 @@ from mmengine.runner import Runner
 
 from mmfishnet.checkpoint import atomic_saving, safe_loading
 from mmfishnet.engine import (ChannelsLastHook, CheckpointSafetyHook,
-                              CompileLossHook, FuseConvBNHook,
-                              mmcv_cpu_op_guard, to_channels_last)
+                              CompileLossHook, CompileTestStepHook,
+                              FuseConvBNHook, mmcv_cpu_op_guard,
+                              to_channels_last)
 from mmfishnet.models import FishNet, FishNetClsHead
 
 
@@ -178,16 +179,22 @@ def train_conv_net(work_dir, hooks, iters=8):
     return runner
 
 
-@pytest.mark.compat
-def test_compile_loss_hook_compiles_once_per_shape_not_per_lr(tmp_path):
-    graphs = []
+def recording_backend(graphs):
+    """A torch.compile backend that runs each graph as traced and keeps
+    it in ``graphs``."""
 
-    def recording_backend(graph_module, example_inputs):
+    def backend(graph_module, example_inputs):
         graphs.append(graph_module)
         return graph_module.forward
 
+    return backend
+
+
+@pytest.mark.compat
+def test_compile_loss_hook_compiles_once_per_shape_not_per_lr(tmp_path):
+    graphs = []
     torch._dynamo.reset()
-    hook = CompileLossHook(dict(backend=recording_backend))
+    hook = CompileLossHook(dict(backend=recording_backend(graphs)))
     compiled = train_conv_net(tmp_path / 'compiled', [hook])
     eager = train_conv_net(tmp_path / 'eager', [])
 
@@ -199,3 +206,20 @@ def test_compile_loss_hook_compiles_once_per_shape_not_per_lr(tmp_path):
     for (name, p), q in zip(compiled.model.named_parameters(),
                             eager.model.parameters()):
         torch.testing.assert_close(p, q, msg=name)
+
+
+@pytest.mark.compat
+def test_compile_test_step_hook_compiles_for_the_test_only():
+    graphs = []
+    torch._dynamo.reset()
+    model = ConvNet().eval()
+    batch = RandomImages()[0]
+    data = dict(inputs=[batch['inputs']], labels=[batch['labels']])
+    expected = model.test_step(data)
+    runner = SimpleNamespace(model=model)
+    hook = CompileTestStepHook(dict(backend=recording_backend(graphs)))
+    hook.before_test(runner)
+    torch.testing.assert_close(model.test_step(data), expected)
+    assert len(graphs) >= 1
+    hook.after_test(runner)
+    assert 'test_step' not in vars(model)
