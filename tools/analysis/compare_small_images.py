@@ -240,7 +240,8 @@ def main():
     parser.add_argument(
         '--compile',
         action='store_true',
-        help='torch.compile the training step (as tools/train.py --compile)')
+        help='torch.compile the loss computation (as tools/train.py '
+        '--compile)')
     parser.add_argument(
         '--models', nargs='*', help='subset of the model names (default: all)')
     parser.add_argument('--seed', type=int, default=0)
