@@ -16,9 +16,10 @@ for inference, of the loss computation for training, whose backward inductor
 compiles too, as ``tools/train.py --compile`` does; the one-time cost is
 printed, measured with an empty inductor cache); ``--with-cp`` adds gradient
 checkpointing rows for training (``fp32+cp`` and ``bf16+cl+cp``).
-``--authors-code DIR`` (classifier) adds the authors' FishNet-150 from a clone of github.com/kevin-ssy/FishNet, trained the way
-their ``main.py`` does (cross-entropy on normalised float images). On CUDA
-``bf16`` is bf16 autocast as well. Every measurement runs in a fresh process:
+``--authors-code DIR`` (classifier) adds the authors' FishNet-150 from a
+clone of github.com/kevin-ssy/FishNet, trained the way their ``main.py``
+does (cross-entropy on normalised float images). On CUDA ``bf16`` is bf16
+autocast as well. Every measurement runs in a fresh process:
 the models are the full mmpretrain classifier / mmdet detector with random
 weights, trained with SGD on one synthetic batch (inference: ``predict``).
 Prints seconds per iteration (median), images per second, the process's peak
