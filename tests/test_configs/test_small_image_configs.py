@@ -2,6 +2,7 @@
 one iteration each, the Tiny ImageNet download layout, and a short run that
 must learn."""
 import math
+import re
 import shutil
 
 import cv2
@@ -70,6 +71,7 @@ def one_iteration(cfg, data_root, work_dir):
 def test_configs_are_found():
     assert 'fishnet99-w0.5-s1_1xb128-cos200e_cifar10.py' in CIFAR_CONFIGS
     assert 'fishnet99-w0.5-s1_1xb256-step100e_cifar10.py' in CIFAR_CONFIGS
+    assert 'fishnet99-w0.5-s2_1xb128-cos200e_cifar10.py' in CIFAR_CONFIGS
     assert TINY_CONFIGS == [
         'fishnet99-w0.5-s2_1xb128-cos200e_tiny-imagenet.py'
     ]
@@ -80,7 +82,9 @@ def test_cifar_configs_use_mmpretrain_cifar10_in_data():
         cfg = Config.fromfile(REPO / 'configs' / name)
         assert cfg.train_dataloader.dataset.type == 'CIFAR10'
         assert cfg.train_dataloader.dataset.data_root == 'data/cifar10'
-        assert cfg.model.backbone.stem_stride == 1
+        # the stem stride the name says: -s1_ or -s2_
+        stride = int(re.search(r'-s(\d)_', name).group(1))
+        assert cfg.model.backbone.stem_stride == stride
 
 
 @pytest.mark.compat
