@@ -130,15 +130,18 @@ class ConvNet(BaseModel):
             nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
         self.fc = nn.Linear(8, 3)
 
+    def logits(self, inputs):
+        return self.fc(self.features(inputs).mean((2, 3)))
+
     def loss(self, inputs, labels):
-        logits = self.fc(self.features(inputs).mean((2, 3)))
-        return dict(loss=nn.functional.cross_entropy(logits, labels))
+        return dict(
+            loss=nn.functional.cross_entropy(self.logits(inputs), labels))
 
     def forward(self, inputs, labels=None, mode='tensor'):
         inputs, labels = torch.stack(inputs), torch.stack(labels)
         if mode == 'loss':
             return self.loss(inputs, labels)
-        return self.fc(self.features(inputs).mean((2, 3)))
+        return self.logits(inputs)
 
 
 class RandomImages(torch.utils.data.Dataset):
