@@ -5,9 +5,11 @@
 # here. mmdet's R-50 1x baseline: 37.4 box AP.
 _base_ = [
     'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
-    './_base_/fishnet150_fpn_backbone.py',
+    './_base_/fishnet.py',
 ]
+custom_imports = dict(imports=['mmfishnet'], allow_failed_imports=False)
 model = dict(
-    backbone={{_base_.fishnet_backbone}},
-    neck=dict(in_channels={{_base_.fpn_in_channels}}))
+    data_preprocessor={{_base_.fishnet_preprocessor}},
+    backbone={{_base_.fishnet150.det_c2_c5}},
+    neck=dict(in_channels={{_base_.fishnet_channels.c2_c5}}))
 auto_scale_lr = dict(enable=False, base_batch_size=16)

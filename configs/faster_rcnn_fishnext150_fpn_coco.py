@@ -2,7 +2,4 @@
 # faster_rcnn_fishnet150_fpn_coco.py. Pretrained weights: see
 # mask_rcnn_fishnext150_fpn_coco.py.
 _base_ = './faster_rcnn_fishnet150_fpn_coco.py'
-model = dict(
-    backbone=dict(
-        arch='fishnext150',
-        init_cfg=dict(checkpoint='checkpoints/fishnext150_in1k.pth')))
+model = dict(backbone={{_base_.fishnext150.det_c2_c5}})

@@ -7,9 +7,7 @@ _base_ = [
     'mmseg::_base_/default_runtime.py',
     './_base_/camvid_480x360.py',
 ]
-# Safe loading and crash-safe saving of checkpoints for the run
-# (docs/checkpoints.md).
-custom_hooks = [dict(type='CheckpointSafetyHook')]
+custom_imports = dict(imports=['mmfishnet'], allow_failed_imports=False)
 log_processor = dict(by_epoch=True)
 widen_factor = 0.25
 norm_cfg = dict(type='SyncBN', requires_grad=True)

@@ -6,11 +6,13 @@
 # COCO. mmdet's R-50 1x baseline: 38.2 box / 34.7 mask AP.
 _base_ = [
     'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
-    './_base_/fishnet150_fpn_backbone.py',
+    './_base_/fishnet.py',
 ]
+custom_imports = dict(imports=['mmfishnet'], allow_failed_imports=False)
 model = dict(
-    backbone={{_base_.fishnet_backbone}},
-    neck=dict(in_channels={{_base_.fpn_in_channels}}))
+    data_preprocessor={{_base_.fishnet_preprocessor}},
+    backbone={{_base_.fishnet150.det_c2_c5}},
+    neck=dict(in_channels={{_base_.fishnet_channels.c2_c5}}))
 # The lr (0.02) is for a total batch of 16; `tools/train.py --auto-scale-lr`
 # rescales it for other GPU counts.
 auto_scale_lr = dict(enable=False, base_batch_size=16)

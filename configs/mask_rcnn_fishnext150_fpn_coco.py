@@ -5,7 +5,4 @@
 # no
 # FishNeXt detection result.
 _base_ = './mask_rcnn_fishnet150_fpn_coco.py'
-model = dict(
-    backbone=dict(
-        arch='fishnext150',
-        init_cfg=dict(checkpoint='checkpoints/fishnext150_in1k.pth')))
+model = dict(backbone={{_base_.fishnext150.det_c2_c5}})

@@ -3,10 +3,12 @@
 # (mmseg's number, its model zoo).
 _base_ = [
     'mmseg::upernet/upernet_r50_4xb2-80k_cityscapes-512x1024.py',
-    './_base_/fishnet150_seg_backbone.py',
+    './_base_/fishnet.py',
 ]
+custom_imports = dict(imports=['mmfishnet'], allow_failed_imports=False)
 model = dict(
+    data_preprocessor={{_base_.fishnet_preprocessor}},
     pretrained=None,
-    backbone={{_base_.fishnet_backbone}},
-    decode_head=dict(in_channels={{_base_.fpn_in_channels}}),
-    auxiliary_head=dict(in_channels={{_base_.fishnet_stride16_channels}}))
+    backbone={{_base_.fishnet150.seg_c2_c5}},
+    decode_head=dict(in_channels={{_base_.fishnet_channels.c2_c5}}),
+    auxiliary_head=dict(in_channels={{_base_.fishnet_channels.c4}}))

@@ -19,6 +19,7 @@ from mmfishnet.runtime import (AMP_DTYPES, MEMORY_FORMATS, adapt_config_to_cpu,
 from mmfishnet.runtime.preflight import (check_config_path,
                                          check_dataset_files,
                                          check_fishnet_args,
+                                         check_preprocessor,
                                          check_pretrained_files,
                                          user_errors_exit)
 
@@ -85,6 +86,8 @@ def load_config(args: argparse.Namespace, train: bool) -> Config:
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
         check_fishnet_args(cfg)
+        check_neck_channels(cfg)
+        check_preprocessor(cfg)
         if train:
             check_pretrained_files(cfg)
         check_dataset_files(cfg, ('train', 'val') if train else ('test', ))
@@ -113,7 +116,6 @@ def build_runner(cfg: Config) -> Runner:
         runner = RUNNERS.build(cfg)
     else:
         runner = Runner.from_cfg(cfg)
-    check_neck_channels(runner.model)
     return runner
 
 

@@ -2,7 +2,6 @@
 # (train/, trainannot/, val/, valannot/, test/, testannot/ under data_root).
 # Training: random scale 0.5-2.0, 360x480 crops, flip, photometric
 # distortion; validation and test on whole images with mmseg's IoUMetric.
-custom_imports = dict(imports=['mmfishnet'], allow_failed_imports=False)
 dataset_type = 'CamVidDataset'
 data_root = 'data/camvid'
 crop_size = (360, 480)

@@ -53,9 +53,4 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
 # mmpretrain's check: stop before the first iteration if a dataset's class
 # count differs from num_classes (e.g. when fine-tuning on your own classes).
-# CheckpointSafetyHook: safe loading and crash-safe saving of checkpoints for
-# the run (docs/checkpoints.md).
-custom_hooks = [
-    dict(type='ClassNumCheckHook'),
-    dict(type='CheckpointSafetyHook')
-]
+custom_hooks = [dict(type='ClassNumCheckHook')]

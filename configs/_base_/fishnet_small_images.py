@@ -10,9 +10,6 @@
 # head's last map: 2112 channels
 # times widen_factor.
 custom_imports = dict(imports=['mmfishnet'], allow_failed_imports=False)
-# Safe loading and crash-safe saving of checkpoints for the run
-# (docs/checkpoints.md).
-custom_hooks = [dict(type='CheckpointSafetyHook')]
 arch = 'fishnet99'
 stem_stride = 1
 widen_factor = 0.5

@@ -28,8 +28,6 @@ StateDict = Dict[str, Tensor]
 # Official stage index -> mmfishnet stage name.
 STAGE_NAMES = ('tail1', 'tail2', 'tail3', 'bridge', 'body1', 'body2', 'body3',
                'head1', 'head2', 'head3')
-# Number of trunk blocks in stage 2 (tail3) identifies the variant.
-ARCH_BY_TAIL3_BLOCKS = {6: 'fishnet99', 8: 'fishnet150', 12: 'fishnet201'}
 BN_EPS = 1e-5
 
 
@@ -184,19 +182,3 @@ def convert_official_checkpoint(state: StateDict) -> StateDict:
         raise KeyError(f'official keys without an mmfishnet counterpart: '
                        f'{unmapped}')
     return converted
-
-
-def infer_arch(state: StateDict) -> str:
-    """The FishNet variant of an official state dict (any layout)."""
-    state = strip_module_prefix(state)
-    blocks = {
-        int(m[1])
-        for m in (re.match(r'fish\.fish\.2\.0\.(\d+)\.', k) for k in state)
-        if m
-    }
-    arch = ARCH_BY_TAIL3_BLOCKS.get(len(blocks))
-    if arch is None:
-        raise ValueError(
-            f'cannot tell the FishNet variant: tail3 has {len(blocks)} blocks,'
-            f' expected one of {ARCH_BY_TAIL3_BLOCKS}; pass --arch')
-    return arch

@@ -1,13 +1,20 @@
-"""Reading pretrained weights for a part of a model (backbone or head)."""
+"""Pretrained FishNet weights, in one place: where they come from, which arch
+a state dict holds, and loading them into a module.
+
+``FishNet.init_weights`` and ``FishNetClsHead.init_weights`` ask
+:func:`read_weights` for the weights of their part and load them with
+:func:`load_state`; the tools' preflight asks :func:`read_weights` before
+building a model; the converter names the arch with :func:`arch_of_state`.
+"""
 import os.path as osp
 from typing import Dict, Iterable, Optional, Tuple
 
+import torch.nn as nn
 from mmengine.logging import MMLogger
 from torch import Tensor
 
 from mmfishnet.checkpoint import load_checkpoint_file
-from mmfishnet.converters import (convert_official_checkpoint, infer_arch,
-                                  is_official)
+from mmfishnet.converters import convert_official_checkpoint, is_official
 
 # The authors' ImageNet files (github.com/kevin-ssy/FishNet, README "Models")
 OFFICIAL_FILES = {
@@ -16,14 +23,41 @@ OFFICIAL_FILES = {
     'fishnet201': 'fishnet201_ckpt_welltrain.tar',
 }
 CONVERTER = 'tools/model_converters/fishnet2mmpretrain.py'
+# Model-zoo addresses that mmengine resolves to weights of other networks
+# (ResNet, VGG, ...): upstream mmseg/mmdet configs set e.g.
+# ``pretrained='open-mmlab://resnet50_v1c'``. No such zoo has FishNet.
+OTHER_ZOOS = ('open-mmlab://', 'openmmlab://', 'torchvision://',
+              'modelzoo://', 'mmcls://', 'mmpretrain://')
 
 
-def missing_pretrained_message(checkpoint: str,
-                               arch: Optional[str],
-                               option: str = 'model.backbone.init_cfg') -> str:
+def check_not_other_zoo(checkpoint, option: str) -> None:
+    """Raise ``ValueError`` if ``checkpoint`` (set by the config entry
+    ``option``) is a model-zoo address of another architecture, before
+    anything is downloaded."""
+    if not (isinstance(checkpoint, str) and checkpoint.startswith(OTHER_ZOOS)):
+        return
+    raise ValueError(
+        f'{option}={checkpoint!r} names the weights of another architecture '
+        'in a model zoo (no OpenMMLab or torchvision zoo has FishNet '
+        'weights), so FishNet cannot load them. Upstream configs set such '
+        'a ResNet `pretrained` at the model level (mmseg hands it to the '
+        'backbone): set model.pretrained=None, and either train from '
+        'scratch or load FishNet weights with '
+        "model.backbone.init_cfg=dict(type='Pretrained', "
+        "checkpoint='checkpoints/fishnet150_in1k.pth', prefix='backbone.'), "
+        f'converted with `python {CONVERTER} fishnet150_ckpt.tar '
+        'checkpoints/fishnet150_in1k.pth`.')
+
+
+def missing_pretrained_message(
+        checkpoint: str,
+        arch: Optional[str],
+        option: str = 'model.backbone.init_cfg.checkpoint') -> str:
     """What to do when the pretrained file ``checkpoint`` of a FishNet of
     ``arch`` (``None``: unknown) is absent; ``option`` is the config entry
-    that names it."""
+    that names it (an ``init_cfg``'s ``checkpoint`` or a ``pretrained``)."""
+    off = option[:-len('.checkpoint')] if option.endswith(
+        '.checkpoint') else option
     what = f'FishNet pretrained weights {checkpoint}'
     if arch in OFFICIAL_FILES:
         official = OFFICIAL_FILES[arch]
@@ -42,56 +76,88 @@ def missing_pretrained_message(checkpoint: str,
             f'authors\' file with `python {CONVERTER} SRC {checkpoint}`.')
     return (f'{what} do not exist (absolute path: {osp.abspath(checkpoint)}). '
             f'{source} Or point to another file with --cfg-options '
-            f'{option}.checkpoint=PATH, or train from scratch with '
-            f'--cfg-options {option}=None.')
+            f'{option}=PATH, or train from scratch with '
+            f'--cfg-options {off}=None.')
 
 
-def load_pretrained_state(checkpoint: str,
-                          prefix: str,
-                          part: str,
-                          arch: Optional[str] = None) -> Dict[str, Tensor]:
-    """The weights under ``prefix`` (e.g. ``'backbone.'``; ``''`` for all) of
-    an mmfishnet, mmpretrain or mmdet checkpoint. An official FishNet
-    checkpoint is converted first and its ``part`` (``'backbone.'`` or
-    ``'head.'``) taken, whatever ``prefix`` says.
+def arch_of_state(state: Dict[str, Tensor],
+                  arch_settings: Dict[str, dict]) -> Optional[str]:
+    """The arch of ``arch_settings`` (``FishNet.arch_settings``) whose tail3
+    block count and grouping match the FishNet backbone weights ``state``
+    (mmfishnet keys without prefix, ``tail3.blocks.0.conv2.weight``, ...);
+    ``None`` if none or several match."""
+    blocks = {k.split('.')[2] for k in state if k.startswith('tail3.blocks.')}
+    conv2 = state.get('tail3.blocks.0.conv2.weight')
+    if not blocks or conv2 is None:
+        return None
+    grouped = conv2.shape[1] < conv2.shape[0]
+    matches = [
+        name for name, arch in arch_settings.items()
+        if arch['tail_blocks'][2] == len(blocks) and (
+            arch.get('cardinality', 1) > 1) == grouped
+    ]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _strip(state: Dict[str, Tensor], prefix: str) -> Dict[str, Tensor]:
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def read_weights(checkpoint: str,
+                 prefix: Optional[str],
+                 part: str,
+                 arch: Optional[str] = None,
+                 arch_settings: Optional[Dict[str, dict]] = None
+                 ) -> Dict[str, Tensor]:
+    """The weights under ``prefix`` of an mmfishnet, mmpretrain or mmdet
+    checkpoint, or of ``part`` (``'backbone.'`` or ``'head.'``) of an
+    official FishNet checkpoint (converted first; ``prefix`` does not apply).
 
     Args:
-        arch (str, optional): the arch of the FishNet the weights are for,
-            to check an official checkpoint's depth and to say where the
-            weights come from when ``checkpoint`` is absent.
+        prefix (str, optional): e.g. ``'backbone.'``; ``''``: all weights;
+            ``None``: ``part`` if the file has weights under it, else all.
+        arch (str, optional): the arch of the FishNet the backbone weights
+            are for; with ``arch_settings`` weights of another arch are an
+            error. Also says where the weights come from when the file is
+            absent.
 
     Raises:
+        ValueError: a model-zoo address of another architecture, or backbone
+            weights of another arch.
         FileNotFoundError: ``checkpoint`` does not exist (the message says
             where the weights come from and how to train without them).
-        ValueError: an official checkpoint of another arch.
         KeyError: no weight of the checkpoint starts with ``prefix``.
     """
+    option = f'model.{part}init_cfg.checkpoint'
+    check_not_other_zoo(checkpoint, option)
     if '://' not in checkpoint and not osp.isfile(checkpoint):
         raise FileNotFoundError(
-            missing_pretrained_message(checkpoint, arch,
-                                       f'model.{part}init_cfg'))
+            missing_pretrained_message(checkpoint, arch, option))
     ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
-    if is_official(state):
-        official_arch = infer_arch(state)
-        if arch is not None and arch != official_arch:
-            raise ValueError(
-                f'{checkpoint} is the official {official_arch} checkpoint, '
-                f'but the config builds a {arch}: use the {arch} weights '
-                f'({OFFICIAL_FILES.get(arch, "none published")}) or set '
-                f"model.backbone.arch='{official_arch}'.")
+    official = is_official(state)
+    if official:
         MMLogger.get_current_instance().info(
             f'{checkpoint} is an official FishNet checkpoint: converting it')
         state, prefix = convert_official_checkpoint(state), part
-    if not prefix:
-        return dict(state)
-    state = {
-        k[len(prefix):]: v
-        for k, v in state.items() if k.startswith(prefix)
-    }
-    if not state:
-        raise KeyError(f'no weight of {checkpoint} starts with prefix '
-                       f'{prefix!r}')
+    elif prefix is None:
+        prefix = part if any(k.startswith(part) for k in state) else ''
+    if prefix:
+        state = _strip(state, prefix)
+        if not state:
+            raise KeyError(f'no weight of {checkpoint} starts with prefix '
+                           f'{prefix!r}')
+    else:
+        state = dict(state)
+    if arch is not None and arch_settings is not None:
+        found = arch_of_state(state, arch_settings)
+        if found not in (None, arch):
+            what = (f'is the official {found} checkpoint'
+                    if official else f'holds {found} weights')
+            raise ValueError(
+                f'{checkpoint} {what}, but the config builds a {arch}: use '
+                f'{arch} weights ({OFFICIAL_FILES.get(arch, "none published")}'
+                f" officially) or set model.backbone.arch='{found}'.")
     return state
 
 
@@ -117,3 +183,27 @@ def check_state_keys(required: Iterable[str],
             f'{source} does not fit {owner}: missing keys {missing}, '
             f'unexpected keys {unexpected}. Check the arch, the prefix and '
             'that the file is a FishNet checkpoint.')
+
+
+def load_state(module: nn.Module,
+               state: Dict[str, Tensor],
+               owner: str,
+               source: str,
+               required: Optional[Iterable[str]] = None,
+               unused: Tuple[str, ...] = ()) -> None:
+    """Load ``state`` (read from ``source``) into ``module`` after
+    :func:`check_state_keys`: every ``required`` key (default: all of the
+    module's) must be there, and nothing else except keys starting with
+    ``unused``, which are skipped with a log line."""
+    required = list(module.state_dict() if required is None else required)
+    check_state_keys(required, state, owner, source, extra_allowed=unused)
+    wanted = set(required)
+    skipped = sum(k not in wanted for k in state)
+    logger = MMLogger.get_current_instance()
+    if skipped:
+        logger.info(f'{source}: {skipped} weights not used by {owner} '
+                    f'(starting with {", ".join(unused)})')
+    module.load_state_dict({k: v
+                            for k, v in state.items() if k in wanted},
+                           strict=False)
+    logger.info(f'{owner}: weights loaded from {source}')

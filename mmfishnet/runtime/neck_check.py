@@ -1,28 +1,131 @@
-"""Catch a neck whose ``in_channels`` do not fit the FishNet outputs before
-training starts, with a message that gives the right channels."""
-import torch.nn as nn
-from mmengine.model import is_model_wrapper
+"""Catch the necks and heads whose input channels do not fit the FishNet
+maps they read, before a model is built, with the values to write.
+
+Which maps each part reads, by the toolboxes' own conventions:
+
+* a neck (``model.neck``, or the first of a list of necks) with a list of
+  ``in_channels``: every backbone map in order (FPN, PAFPN, NAS-FPN, FPG,
+  ChannelMapper, CSPNeXtPAFPN, YOLOXPAFPN, ...); YOLOV3Neck deepest first;
+  an int: the last map (CTResNetNeck, DilatedEncoder);
+* mmdet's MaskFormer / Mask2Former ``panoptic_head``: every map;
+* mmseg's decode and auxiliary heads when there is no neck: the maps
+  ``in_index`` picks (``in_channels`` an int for one, a list for several,
+  a list for every map when the head has no ``in_index``, as Mask2Former's),
+  DeepLabV3+'s ``c1_in_channels``: map 0, K-Net's
+  ``kernel_generate_head`` like a decode head;
+* mmpretrain's classification ``head``: the last map.
+"""
+from typing import Iterator, List, Tuple, Union
+
+import torch
+from mmengine.config import Config
 
 from mmfishnet.models import FishNet
+from .preflight import FISHNET_TYPES, UserInputError
+
+HEAD_KEYS = ('decode_head', 'auxiliary_head')
+REVERSED_NECKS = ('YOLOV3Neck', 'mmdet.YOLOV3Neck')
 
 
-def check_neck_channels(model: nn.Module) -> None:
-    """Raise ``ValueError`` if ``model.neck`` does not take the channels that
-    ``model.backbone`` (a FishNet) gives. Other models are left alone."""
-    if is_model_wrapper(model):
-        model = model.module
-    backbone = getattr(model, 'backbone', None)
-    neck = getattr(model, 'neck', None)
-    if not isinstance(backbone, FishNet) or neck is None:
+def fishnet_out_channels(backbone: dict) -> List[int]:
+    """The channels of every map of the FishNet that ``backbone`` (a config
+    dict) builds, without allocating its weights."""
+    kwargs = {
+        k: v
+        for k, v in backbone.items()
+        if k not in ('type', '_scope_', 'init_cfg', 'pretrained')
+    }
+    with torch.device('meta'):
+        return list(FishNet(**kwargs).out_channels)
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _head_expectations(head: dict, path: str,
+                       outs: List[int]) -> Iterator[Tuple[str, object, object]]:
+    """(entry, value, expected) for an mmseg decode or auxiliary head."""
+    if isinstance(head.get('kernel_generate_head'), dict):
+        yield from _head_expectations(head['kernel_generate_head'],
+                                      f'{path}.kernel_generate_head', outs)
+    if 'in_channels' in head:
+        index = head.get('in_index')
+        channels = head['in_channels']
+        if index is None:
+            expected = outs if isinstance(channels, (list, tuple)) else None
+        elif isinstance(index, (list, tuple)):
+            expected = [outs[i] for i in index if -len(outs) <= i < len(outs)]
+        else:
+            expected = outs[index] if -len(outs) <= index < len(outs) else None
+        if expected is None and index is not None:
+            yield (f'{path}.in_index', index,
+                   f'one of 0..{len(outs) - 1} ({len(outs)} FishNet maps)')
+        elif expected is not None:
+            yield f'{path}.in_channels', channels, expected
+    if head.get('c1_in_channels', 0):
+        yield f'{path}.c1_in_channels', head['c1_in_channels'], outs[0]
+
+
+def _expectations(model: dict,
+                  outs: List[int]) -> Iterator[Tuple[str, object, object]]:
+    neck = model.get('neck')
+    path = 'model.neck'
+    if isinstance(neck, (list, tuple)) and neck:
+        neck, path = neck[0], 'model.neck[0]'
+    if isinstance(neck, dict) and 'in_channels' in neck:
+        channels = neck['in_channels']
+        if isinstance(channels, (list, tuple)):
+            expected = outs[::-1] if neck.get(
+                'type') in REVERSED_NECKS else outs
+        else:
+            expected = outs[-1]
+        yield f'{path}.in_channels', channels, expected
+    panoptic = model.get('panoptic_head')
+    if isinstance(panoptic, dict) and 'in_channels' in panoptic:
+        yield 'model.panoptic_head.in_channels', panoptic['in_channels'], outs
+    if not neck:  # mmseg heads read the backbone maps directly
+        for key in HEAD_KEYS:
+            for i, head in enumerate(_as_list(model.get(key))):
+                if isinstance(head, dict):
+                    suffix = f'[{i}]' if isinstance(model[key], list) else ''
+                    yield from _head_expectations(head,
+                                                  f'model.{key}{suffix}', outs)
+    head = model.get('head')
+    if isinstance(head, dict) and isinstance(head.get('in_channels'), int):
+        yield 'model.head.in_channels', head['in_channels'], outs[-1]
+
+
+def _same(value, expected) -> bool:
+    if isinstance(expected, str):
+        return False
+    if isinstance(expected, list):
+        return isinstance(value, (list, tuple)) and list(value) == expected
+    return value == expected
+
+
+def check_neck_channels(cfg: Union[Config, dict]) -> None:
+    """Raise :class:`UserInputError` if a neck or head of the model config
+    (a whole config or its ``model`` dict) with a FishNet backbone takes
+    other channels than the FishNet maps it reads; the message gives every
+    entry with its value to write. Models without a FishNet are left alone.
+    """
+    model = cfg.get('model', cfg) if isinstance(cfg, (Config, dict)) else cfg
+    backbone = model.get('backbone') if isinstance(model, dict) else None
+    if not (isinstance(backbone, dict)
+            and backbone.get('type') in FISHNET_TYPES):
         return
-    if isinstance(neck, nn.Sequential):
-        neck = neck[0]
-    in_channels = getattr(neck, 'in_channels', None)
-    if not isinstance(in_channels, (list, tuple)):
+    outs = fishnet_out_channels(backbone)
+    wrong = [(entry, value, expected)
+             for entry, value, expected in _expectations(model, outs)
+             if not _same(value, expected)]
+    if not wrong:
         return
-    if list(in_channels) != backbone.out_channels:
-        raise ValueError(
-            f'model.neck ({type(neck).__name__}) has in_channels='
-            f'{list(in_channels)}, but FishNet(out_indices='
-            f'{backbone.out_indices}) gives {backbone.out_channels}: set '
-            f'model.neck.in_channels={backbone.out_channels}')
+    out_indices = tuple(backbone.get('out_indices', (6, 7, 8, 9)))
+    fixes = '; '.join(f'{entry}={expected} (not {value})' if not isinstance(
+        expected, str) else f'{entry} must be {expected} (not {value})'
+                      for entry, value, expected in wrong)
+    raise UserInputError(
+        f'the FishNet backbone (out_indices={out_indices}) gives maps of '
+        f'{outs} channels, which the model does not take. Set {fixes}. The '
+        'recipe for each neck and head: docs/backbone.md.')

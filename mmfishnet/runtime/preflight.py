@@ -17,8 +17,9 @@ from mmfishnet.checkpoint import (CheckpointError, check_readable,
                                   load_checkpoint_file)
 from mmfishnet.converters import is_official
 from mmfishnet.models import FishNet
-from mmfishnet.models.pretrained import (CONVERTER, load_pretrained_state,
-                                         missing_pretrained_message)
+from mmfishnet.models.pretrained import (CONVERTER, check_not_other_zoo,
+                                         missing_pretrained_message,
+                                         read_weights)
 
 FISHNET_TYPES = ('FishNet', 'mmfishnet.FishNet', FishNet)
 DETECTOR_PARTS = {'rpn_head', 'roi_head', 'bbox_head', 'mask_head'}
@@ -59,15 +60,15 @@ def check_config_path(path: str) -> None:
     raise UserInputError(f'config {path} does not exist. {hint}')
 
 
-def _dicts(node, path: str) -> Iterator[Tuple[str, dict]]:
+def config_dicts(node, path: str) -> Iterator[Tuple[str, dict]]:
     """Every dict inside ``node`` (a config tree) with its dotted path."""
     if isinstance(node, dict):
         yield path, node
         for key, value in node.items():
-            yield from _dicts(value, f'{path}.{key}')
+            yield from config_dicts(value, f'{path}.{key}')
     elif isinstance(node, (list, tuple)):
         for i, value in enumerate(node):
-            yield from _dicts(value, f'{path}[{i}]')
+            yield from config_dicts(value, f'{path}[{i}]')
 
 
 def fishnet_argument_names() -> List[str]:
@@ -81,7 +82,7 @@ def check_fishnet_args(cfg: Config) -> None:
     """Raise :class:`UserInputError` for an argument that no FishNet takes
     (a typo in the config or in ``--cfg-options``), naming the closest one."""
     known = fishnet_argument_names()
-    for path, node in _dicts(cfg.get('model'), 'model'):
+    for path, node in config_dicts(cfg.get('model'), 'model'):
         if node.get('type') not in FISHNET_TYPES:
             continue
         for key in node:
@@ -98,37 +99,105 @@ def _local(checkpoint) -> bool:
     return isinstance(checkpoint, str) and '://' not in checkpoint
 
 
-def check_pretrained_files(cfg: Config) -> None:
-    """Every local ``init_cfg=dict(type='Pretrained', checkpoint=...)`` of the
-    model exists and is a readable checkpoint file; a FishNet's holds weights
-    of its arch (official or converted)."""
-    for path, node in _dicts(cfg.get('model'), 'model'):
+def _pretrained_entries(model) -> Iterator[Tuple[str, str, object, dict]]:
+    """(config entry, checkpoint, prefix, node) of every pretrained weights
+    file the model names: ``init_cfg=dict(type='Pretrained', ...)`` of any
+    part, a FishNet's deprecated ``pretrained``, and the model-level
+    ``pretrained`` that mmseg's segmentors hand to their backbone."""
+    backbone = model.get('backbone') if isinstance(model, dict) else None
+    if (isinstance(backbone, dict) and backbone.get('type') in FISHNET_TYPES
+            and model.get('pretrained') is not None):
+        yield 'model.pretrained', model['pretrained'], None, backbone
+    for path, node in config_dicts(model, 'model'):
+        if node.get('type') in FISHNET_TYPES and node.get(
+                'pretrained') is not None:
+            yield f'{path}.pretrained', node['pretrained'], None, node
         init_cfgs = node.get('init_cfg')
         init_cfgs = init_cfgs if isinstance(init_cfgs, list) else [init_cfgs]
         for init_cfg in init_cfgs:
-            if not (isinstance(init_cfg, dict) and init_cfg.get('type')
-                    == 'Pretrained' and _local(init_cfg.get('checkpoint'))):
-                continue
-            checkpoint = init_cfg['checkpoint']
-            arch = node.get('arch') if node.get('type') in FISHNET_TYPES \
-                else None
-            arch = arch if arch in FishNet.arch_settings else None
-            if not osp.isfile(checkpoint):
-                raise FileNotFoundError(
-                    missing_pretrained_message(checkpoint, arch,
-                                               f'{path}.init_cfg'))
-            check_checkpoint_file(checkpoint, f'{path}.init_cfg.checkpoint')
-            if arch is not None:
-                try:
-                    state = load_pretrained_state(
-                        checkpoint,
-                        init_cfg.get('prefix', ''),
-                        'backbone.',
-                        arch=arch)
-                    FishNet.check_state_arch(state, arch, checkpoint)
-                except (ValueError, KeyError) as e:
-                    raise UserInputError(
-                        f'{path}.init_cfg.checkpoint: {e}') from e
+            if isinstance(init_cfg,
+                          dict) and init_cfg.get('type') == 'Pretrained':
+                yield (f'{path}.init_cfg.checkpoint',
+                       init_cfg.get('checkpoint'), init_cfg.get('prefix', ''),
+                       node)
+
+
+def check_pretrained_files(cfg: Config) -> None:
+    """Every local pretrained file of the model (``init_cfg`` of type
+    ``Pretrained``, or a FishNet's ``pretrained``) exists and is a readable
+    checkpoint file; a FishNet's holds weights of its arch (official or
+    converted) and is no model-zoo address of another network."""
+    for option, checkpoint, prefix, node in _pretrained_entries(
+            cfg.get('model')):
+        fishnet = node.get('type') in FISHNET_TYPES
+        if fishnet:
+            try:
+                check_not_other_zoo(checkpoint, option)
+            except ValueError as e:
+                raise UserInputError(str(e)) from e
+        if not _local(checkpoint):
+            continue
+        arch = node.get('arch', 'fishnet150') if fishnet else None
+        arch = arch if arch in FishNet.arch_settings else None
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(
+                missing_pretrained_message(checkpoint, arch, option))
+        check_checkpoint_file(checkpoint, option)
+        if arch is not None:
+            try:
+                read_weights(checkpoint, prefix, 'backbone.', arch,
+                             FishNet.arch_settings)
+            except (ValueError, KeyError) as e:
+                raise UserInputError(f'{option}: {e}') from e
+
+
+# The input of the ImageNet weights: RGB, ImageNet mean and std
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+
+
+def _close(values, expected) -> bool:
+    return (isinstance(values, (list, tuple)) and len(values) == 3
+            and all(abs(a - b) < 1e-2 for a, b in zip(values, expected)))
+
+
+def check_preprocessor(cfg: Config) -> None:
+    """Raise :class:`UserInputError` if a FishNet that loads pretrained
+    weights would get input normalised otherwise than they were trained
+    with (RGB, ImageNet mean and std): e.g. beside an upstream caffe-style
+    (BGR, std 1), RTMDet or YOLOX config. The message gives the lines."""
+    model = cfg.get('model')
+    if not isinstance(model, dict):
+        return
+    backbone = model.get('backbone')
+    if not (isinstance(backbone, dict)
+            and backbone.get('type') in FISHNET_TYPES):
+        return
+    pretrained = [
+        option for option, checkpoint, _, node in _pretrained_entries(model)
+        if node is backbone and checkpoint
+    ]
+    if not pretrained:
+        return
+    preprocessor = model.get('data_preprocessor') or cfg.get(
+        'data_preprocessor') or {}
+    rgb_key = 'to_rgb' if 'to_rgb' in preprocessor else 'bgr_to_rgb'
+    mean, std = preprocessor.get('mean'), preprocessor.get('std')
+    if (_close(mean, IMAGENET_MEAN) and _close(std, IMAGENET_STD)
+            and preprocessor.get(rgb_key)):
+        return
+    where = ('model.data_preprocessor'
+             if model.get('data_preprocessor') else 'data_preprocessor')
+    raise UserInputError(
+        f'{pretrained[0]}: FishNet\'s ImageNet weights expect RGB images '
+        f'normalised with mean={list(IMAGENET_MEAN)} and '
+        f'std={list(IMAGENET_STD)}, but {where} has mean={mean}, std={std}, '
+        f'{rgb_key}={preprocessor.get(rgb_key)}. Add '
+        "data_preprocessor={{_base_.fishnet_preprocessor}} to model (with "
+        "configs/_base_/fishnet.py in _base_; mmpretrain: "
+        "data_preprocessor = {{_base_.fishnet_cls_preprocessor}}), or set "
+        f'{where}.mean={list(IMAGENET_MEAN)} {where}.std='
+        f'{list(IMAGENET_STD)} {where}.{rgb_key}=True.')
 
 
 def check_dataset_files(cfg: Config, splits=('train', 'val', 'test')):
@@ -141,7 +210,7 @@ def check_dataset_files(cfg: Config, splits=('train', 'val', 'test')):
         loader = cfg.get(f'{split}_dataloader')
         if not isinstance(loader, dict):
             continue
-        for path, node in _dicts(
+        for path, node in config_dicts(
                 loader.get('dataset'), f'{split}_dataloader.dataset'):
             root = node.get('data_root') or ''
             ann_file, prefix = node.get('ann_file'), node.get('data_prefix')

@@ -3,8 +3,9 @@ import torch
 from conftest import deterministic_official_state, official_key_shapes
 
 from mmfishnet.converters import (convert_official_checkpoint, detect_layout,
-                                  infer_arch, map_released_key)
+                                  map_released_key)
 from mmfishnet.models import FishNet, FishNetClsHead
+from mmfishnet.models.pretrained import arch_of_state
 
 pytestmark = pytest.mark.compat
 
@@ -41,7 +42,11 @@ def test_converted_shapes_fit_the_model(arch):
     for key, value in converted.items():
         assert value.shape == own[key].shape, key
     assert converted['head.fc.weight'].shape == (1000, 1056)
-    assert infer_arch(official_key_shapes(arch)) == arch
+    backbone_state = {
+        k[len('backbone.'):]: v
+        for k, v in converted.items() if k.startswith('backbone.')
+    }
+    assert arch_of_state(backbone_state, FishNet.arch_settings) == arch
 
 
 def test_unmapped_key_is_an_error_naming_it():
@@ -51,14 +56,15 @@ def test_unmapped_key_is_an_error_naming_it():
         convert_official_checkpoint(state)
 
 
-def test_infer_arch_rejects_unknown_block_counts():
+def test_unknown_block_counts_name_no_arch():
     state = {
         k: v
-        for k, v in deterministic_official_state('fishnet99').items()
-        if not k.startswith('fish.fish.2.0.5.')
+        for k, v in convert_official_checkpoint(
+            deterministic_official_state('fishnet99')).items()
+        if not k.startswith('backbone.tail3.blocks.5.')
     }
-    with pytest.raises(ValueError, match='--arch'):
-        infer_arch(state)
+    backbone = {k[len('backbone.'):]: v for k, v in state.items()}
+    assert arch_of_state(backbone, FishNet.arch_settings) is None
 
 
 def _rename(state, rules):

@@ -54,3 +54,64 @@ def test_converted_weights_of_another_arch_name_both(tmp_path):
         FishNet('fishnet150').load_pretrained(str(path))
     # the same file loads into the arch it is for
     FishNet('fishnext150').load_pretrained(str(path))
+
+
+def test_the_deprecated_pretrained_argument_loads_like_init_cfg(tmp_path):
+    path = tmp_path / 'fishnet99.pth'
+    source = FishNet('fishnet99')
+    torch.save(
+        {
+            'state_dict': {
+                f'backbone.{k}': v
+                for k, v in source.state_dict().items()
+            }
+        }, path)
+    with pytest.warns(UserWarning, match='pretrained is deprecated'):
+        backbone = FishNet('fishnet99', pretrained=str(path))
+    assert backbone.init_cfg == dict(
+        type='Pretrained', checkpoint=str(path), prefix=None)
+    backbone.init_weights()
+    for key, value in source.state_dict().items():
+        assert torch.equal(backbone.state_dict()[key], value), key
+    # a bare backbone state dict (no prefix) loads too
+    torch.save(source.state_dict(), path)
+    with pytest.warns(UserWarning):
+        bare = FishNet('fishnet99', pretrained=str(path))
+    bare.init_weights()
+    assert torch.equal(bare.stem[0].conv.weight, source.stem[0].conv.weight)
+    with pytest.raises(ValueError, match='cannot be set at the same time'):
+        FishNet(pretrained=str(path), init_cfg=dict(type='Pretrained'))
+
+
+@pytest.mark.parametrize('address', [
+    'open-mmlab://resnet50_v1c', 'torchvision://resnet50',
+    'open-mmlab://msra/hrnetv2_w18'
+])
+def test_weights_of_another_network_stop_before_any_download(
+        address, monkeypatch):
+    import mmengine.runner.checkpoint as checkpoint
+
+    def no_download(*args, **kwargs):
+        raise AssertionError('a download was attempted')
+
+    monkeypatch.setattr(checkpoint, 'load_from_http', no_download)
+    for kwargs in (dict(pretrained=address),
+                   dict(init_cfg=dict(type='Pretrained',
+                                      checkpoint=address))):
+        with pytest.raises(ValueError) as error:
+            FishNet('fishnet99', **kwargs)
+        message = str(error.value)
+        assert address in message and 'model.pretrained=None' in message
+        assert 'fishnet2mmpretrain.py' in message
+
+
+def test_an_mmseg_config_with_a_resnet_pretrained_stops_with_the_message():
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile('mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py')
+    assert cfg.model.pretrained == 'open-mmlab://resnet50_v1c'
+    cfg.model.backbone = dict(type='FishNet', arch='fishnet99')
+    init_default_scope('mmseg')
+    with pytest.raises(ValueError, match='set model.pretrained=None'):
+        MODELS.build(cfg.model)

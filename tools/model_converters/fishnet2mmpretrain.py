@@ -28,7 +28,9 @@ import mmfishnet
 from mmfishnet.checkpoint import (CheckpointError, read_checkpoint,
                                   write_atomically)
 from mmfishnet.converters import (convert_official_checkpoint, detect_layout,
-                                  infer_arch, is_official, strip_module_prefix)
+                                  is_official, strip_module_prefix)
+from mmfishnet.models import FishNet
+from mmfishnet.models.pretrained import arch_of_state
 
 
 def parse_args(argv=None):
@@ -98,12 +100,19 @@ def match_model(converted, model_state):
 def main(argv=None):
     args = parse_args(argv)
     ckpt, state = load_official(args.src, args.trusted)
-    arch = args.arch or infer_arch(state)
     layout = detect_layout(strip_module_prefix(state))
     try:
         converted = convert_official_checkpoint(state)
     except KeyError as e:
         sys.exit(f'error: {e.args[0]}')
+    arch = args.arch or arch_of_state(
+        {
+            k[len('backbone.'):]: v
+            for k, v in converted.items() if k.startswith('backbone.')
+        }, FishNet.arch_settings)
+    if arch is None:
+        sys.exit(f'error: cannot tell the FishNet variant of {args.src} from '
+                 'its tail3 block count: pass --arch')
     num_classes = converted['head.fc.weight'].shape[0]
     model_state = build_classifier(arch, num_classes).state_dict()
     state_dict = match_model(converted, model_state)

@@ -4,7 +4,8 @@ Region, and Pixel Level Prediction", NeurIPS 2018).
 The architecture follows the authors' released code (kevin-ssy/FishNet)
 exactly: converted official checkpoints reproduce the official outputs.
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+import warnings
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -20,7 +21,7 @@ from mmfishnet.registry import register_model
 from mmfishnet.utils.compat import is_exporting
 from ..layers import (DOWNSAMPLE_TYPES, Bridge, FusionStage, PreActBottleneck,
                       TailStage, init_fishnet_weights)
-from ..pretrained import check_state_keys, load_pretrained_state
+from ..pretrained import check_not_other_zoo, load_state, read_weights
 
 BLOCK_FIELDS = ('tail_blocks', 'bridge_blocks', 'body_blocks',
                 'body_transfer_blocks', 'head_blocks', 'head_transfer_blocks')
@@ -147,6 +148,13 @@ class FishNet(BaseModule):
             FishNet-99 on CIFAR-10 images: 1.2 instead of 2.1); the
             small-image configs use it. Defaults to False (the authors'
             initialisation).
+        pretrained (str, optional): Deprecated, as in mmdet's and mmseg's
+            backbones: the same as ``init_cfg=dict(type='Pretrained',
+            checkpoint=pretrained)``, with ``backbone.`` as prefix when the
+            file has such keys. mmseg's segmentors hand their model-level
+            ``pretrained`` to the backbone. Model-zoo addresses of other
+            networks (``open-mmlab://resnet50_v1c``, ``torchvision://...``)
+            are an error. Defaults to None.
         init_cfg (dict, optional): ``None`` gives the authors' initialisation.
             ``dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')``
             loads an mmfishnet checkpoint, or an official FishNet checkpoint,
@@ -206,7 +214,9 @@ class FishNet(BaseModule):
                  norm_eval: bool = False,
                  with_cp: bool = False,
                  zero_init_residual: bool = False,
+                 pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None):
+        init_cfg = self._init_cfg_of(pretrained, init_cfg)
         super().__init__(init_cfg=init_cfg)
         self.zero_init_residual = zero_init_residual
         if stem_stride not in STEM_STRIDES:
@@ -282,6 +292,27 @@ class FishNet(BaseModule):
         self._freeze_stages()
 
     # ----------------------------------------------------------- construction
+    @staticmethod
+    def _init_cfg_of(pretrained: Optional[str],
+                     init_cfg: Optional[dict]) -> Optional[dict]:
+        """``init_cfg``, or the one that the deprecated ``pretrained``
+        stands for; a model-zoo address of another network is an error."""
+        if pretrained is not None:
+            if init_cfg is not None:
+                raise ValueError('FishNet: init_cfg and pretrained cannot be '
+                                 'set at the same time; keep init_cfg')
+            if not isinstance(pretrained, str):
+                raise TypeError('FishNet: pretrained must be a str (a '
+                                f'checkpoint path) or None, got {pretrained!r}')
+            check_not_other_zoo(pretrained, 'pretrained')
+            warnings.warn('DeprecationWarning: pretrained is deprecated, '
+                          'please use "init_cfg" instead')
+            return dict(type='Pretrained', checkpoint=pretrained, prefix=None)
+        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+            check_not_other_zoo(
+                init_cfg.get('checkpoint'), 'model.backbone.init_cfg.checkpoint')
+        return init_cfg
+
     @classmethod
     def _parse_arch(cls, arch: Union[str, dict]) -> dict:
         defaults = {**DEFAULT_WIDTHS, **DEFAULT_BOTTLENECK}
@@ -487,70 +518,25 @@ class FishNet(BaseModule):
                         checkpoint: str,
                         prefix: Optional[str] = 'backbone.') -> None:
         """Load backbone weights from an mmfishnet/mmpretrain/mmdet checkpoint
-        (keys under ``prefix``) or from an official FishNet checkpoint
-        (converted; ``prefix`` does not apply).
+        (keys under ``prefix``; ``None``: ``backbone.`` if the file has such
+        keys, else all) or from an official FishNet checkpoint (converted;
+        ``prefix`` does not apply).
 
         Raises:
+            ValueError: weights of another arch, or a model-zoo address of
+                another architecture.
             KeyError: the checkpoint lacks weights this backbone needs, or has
                 backbone weights it does not know; the message names them.
         """
         named_arch = self.arch_name if self.arch_name != 'custom' else None
-        state = load_pretrained_state(
-            checkpoint, prefix or '', 'backbone.', arch=named_arch)
-        self._load_backbone_state(state, checkpoint)
-        MMLogger.get_current_instance().info(
-            f'loaded FishNet-{self.arch_name} weights from {checkpoint}')
-
-    @classmethod
-    def arch_of_state(cls, state: Dict[str, Tensor]) -> Optional[str]:
-        """The named arch whose tail3 block count and grouping match the
-        backbone weights ``state`` (``None`` if none or several do)."""
-        blocks = {
-            k.split('.')[2]
-            for k in state if k.startswith('tail3.blocks.')
-        }
-        conv2 = state.get('tail3.blocks.0.conv2.weight')
-        if not blocks or conv2 is None:
-            return None
-        grouped = conv2.shape[1] < conv2.shape[0]
-        matches = [
-            name for name, arch in cls.arch_settings.items()
-            if arch['tail_blocks'][2] == len(blocks) and (
-                arch.get('cardinality', 1) > 1) == grouped
-        ]
-        return matches[0] if len(matches) == 1 else None
-
-    @classmethod
-    def check_state_arch(cls, state: Dict[str, Tensor], arch: str,
-                         source: str) -> None:
-        """Raise ``ValueError`` if the backbone weights ``state`` (read
-        from ``source``) are recognisably of another named arch."""
-        other = cls.arch_of_state(state)
-        if arch != 'custom' and other not in (None, arch):
-            raise ValueError(
-                f'{source} holds {other} weights, but the config builds a '
-                f'{arch}: use a {arch} checkpoint or set '
-                f"model.backbone.arch='{other}'.")
-
-    def _load_backbone_state(self, state: Dict[str, Tensor],
-                             source: str) -> None:
-        self.check_state_arch(state, self.arch_name, source)
-        own = self.state_dict()
+        state = read_weights(checkpoint, prefix, 'backbone.', named_arch,
+                             self.arch_settings)
         unbuilt = tuple(f'{name}.'
                         for name in self.stage_names[self.num_stages:])
-        check_state_keys(
-            own,
+        load_state(
+            self,
             state,
-            f'FishNet(arch={self.arch_name!r})',
-            source,
-            extra_allowed=unbuilt)
-        skipped = sum(k.startswith(unbuilt) for k in state)
-        if skipped:
-            MMLogger.get_current_instance().info(
-                f'{source}: {skipped} weights of stages after '
-                f'out_indices {self.out_indices} are not used (not built)')
-        self.load_state_dict({
-            k: v
-            for k, v in state.items() if k in own
-        },
-                             strict=False)
+            f'FishNet(arch={self.arch_name!r}, out_indices='
+            f'{self.out_indices})',
+            checkpoint,
+            unused=unbuilt)

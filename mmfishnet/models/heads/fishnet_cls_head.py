@@ -9,7 +9,7 @@ from mmpretrain.registry import MODELS
 from torch import Tensor
 
 from ..layers import init_fishnet_weights
-from ..pretrained import check_state_keys, load_pretrained_state
+from ..pretrained import load_state, read_weights
 
 
 @MODELS.register_module()
@@ -69,22 +69,18 @@ class FishNetClsHead(ClsHead):
         self._is_init = True
 
     def _load_score_layers(self, checkpoint: str, prefix: str) -> None:
-        state = load_pretrained_state(checkpoint, prefix, 'head.')
+        state = read_weights(checkpoint, prefix, 'head.')
         # fc is re-initialised for num_classes: its weights may be present
-        check_state_keys((f'score.{k}' for k in self.score.state_dict()),
-                         state,
-                         'FishNetClsHead', f'{checkpoint} (prefix '
-                         f'{prefix!r})',
-                         extra_allowed=('fc.', ))
-        self.score.load_state_dict(
-            {
-                k[len('score.'):]: v
-                for k, v in state.items() if k.startswith('score.')
-            },
-            strict=False)
+        load_state(
+            self,
+            state,
+            'FishNetClsHead',
+            f'{checkpoint} (prefix {prefix!r})',
+            required=(f'score.{k}' for k in self.score.state_dict()),
+            unused=('fc.', ))
         MMLogger.get_current_instance().info(
-            f'FishNetClsHead: score layers loaded from {checkpoint}; the '
-            f'classifier fc ({self.num_classes} classes) is newly initialised')
+            f'FishNetClsHead: the classifier fc ({self.num_classes} classes) '
+            'is newly initialised')
 
     def pre_logits(self, feats: Tuple[Tensor]) -> Tensor:
         """(N, in_channels, H, W) -> pooled features (N, in_channels // 2)."""

@@ -1,0 +1,122 @@
+"""configs/_base_/fishnet.py merges beside every upstream config: it holds
+variables only, under names that no config of the installed mmdet, mmseg
+and mmpretrain zoos defines, and loads beside every zoo config that has its
+own hooks or imports."""
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from mmengine.config import Config
+
+FRAGMENT = REPO / 'configs' / '_base_' / 'fishnet.py'
+TOOLBOXES = ('mmdet', 'mmseg', 'mmpretrain')
+RUN_POLICY = ('custom_hooks', 'custom_imports')
+
+
+def zoo_root(toolbox: str) -> Path:
+    module = importlib.import_module(toolbox)
+    return Path(module.__file__).parent / '.mim' / 'configs'
+
+
+def top_level_names(path: Path) -> set:
+    """The names a config file assigns at its top level."""
+    tree = ast.parse(path.read_text(encoding='utf-8'))
+    names = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, ast.AnnAssign) else [])
+        for target in targets:
+            names |= {
+                n.id
+                for n in ast.walk(target) if isinstance(n, ast.Name)
+            }
+    return names
+
+
+def base_files(path: Path) -> list:
+    """The local ``_base_`` files of a config (scoped bases are other
+    toolboxes' and are followed there)."""
+    for node in ast.parse(path.read_text(encoding='utf-8')).body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == '_base_'
+                for t in node.targets):
+            value = ast.literal_eval(node.value)
+            bases = value if isinstance(value, list) else [value]
+            return [(path.parent / b).resolve() for b in bases if '::' not in b]
+    return []
+
+
+def configs_with_run_policy(toolbox: str) -> list:
+    """Every zoo config that defines ``custom_hooks`` or ``custom_imports``
+    itself or through its local bases."""
+    files = sorted(zoo_root(toolbox).rglob('*.py'))
+    own = {p.resolve(): bool(top_level_names(p) & set(RUN_POLICY))
+           for p in files}
+    found = {}
+
+    def has_policy(path):
+        if path not in found:
+            found[path] = own.get(path, False) or any(
+                has_policy(b) for b in base_files(path) if b in own)
+        return found[path]
+
+    return [p for p in files if '_base_' not in p.parts and has_policy(
+        p.resolve())]
+
+
+def fragment_names() -> set:
+    return set(Config.fromfile(FRAGMENT).keys())
+
+
+def test_the_fragment_holds_fishnet_variables_only():
+    names = fragment_names()
+    assert names == top_level_names(FRAGMENT) - {'_fishnet_uses'}
+    assert all(name.startswith(('fishnet', 'fishnext')) for name in names)
+    assert not names & set(RUN_POLICY)
+
+
+@pytest.mark.compat
+@pytest.mark.parametrize('toolbox', TOOLBOXES)
+def test_no_zoo_config_defines_a_fragment_name(toolbox):
+    names = fragment_names()
+    clashes = {}
+    for path in zoo_root(toolbox).rglob('*.py'):
+        common = top_level_names(path) & names
+        if common:
+            clashes[str(path)] = common
+    assert not clashes
+
+
+@pytest.mark.parametrize('toolbox', TOOLBOXES)
+def test_the_fragment_loads_beside_every_zoo_config_with_hooks_or_imports(
+        toolbox, tmp_path):
+    configs = configs_with_run_policy(toolbox)
+    assert configs, f'{toolbox} has configs with custom_hooks'
+    root = zoo_root(toolbox)
+    failures = {}
+    for path in configs:
+        upstream = path.relative_to(root).as_posix()
+        user = tmp_path / 'user.py'
+        user.write_text(
+            f"_base_ = ['{toolbox}::{upstream}', '{FRAGMENT}']\n")
+        try:
+            cfg = Config.fromfile(user)
+        except Exception as e:  # every failure is listed below
+            failures[upstream] = f'{type(e).__name__}: {e}'
+            continue
+        upstream_cfg = Config.fromfile(path)
+        for key in RUN_POLICY:  # the upstream run policy is kept as it is
+            assert cfg.get(key) == upstream_cfg.get(key), (upstream, key)
+    assert not failures, failures
+    print(f'{toolbox}: {len(configs)} configs with hooks or imports')
+
+
+def test_the_walk_recognises_a_config_with_hooks_through_its_bases():
+    rtmdet = zoo_root('mmdet') / 'rtmdet'
+    found = {p.name for p in configs_with_run_policy('mmdet')}
+    # rtmdet_tiny inherits its hooks from rtmdet_s
+    assert 'rtmdet_s_8xb32-300e_coco.py' in found
+    assert 'rtmdet_tiny_8xb32-300e_coco.py' in found
+    assert (rtmdet / 'rtmdet_tiny_8xb32-300e_coco.py').exists()

@@ -1,0 +1,564 @@
+"""Walk the installed mmdet and mmseg model zoos with FishNet swapped in.
+
+    python tools/analysis/zoo_compat.py [--toolbox mmdet mmseg]
+        [--families faster_rcnn dino ...] [--markdown TABLE.md]
+
+For every model family (one representative ResNet config per config folder
+of the installed mmdet 3.3 / mmseg 1.2; ``LEFT_OUT`` says which folders are
+not walked and why) this writes a user config with the recipe lines of
+``docs/backbone.md`` (``RECIPES``) beside ``configs/_base_/fishnet.py``,
+builds the model, and runs one loss + backward and one predict on two
+random images on the CPU. The backbone is a quarter-width FishNet-99 without
+pretrained weights (the fragment with ``widen_factor=0.25`` and its channels
+scaled, same variable names; BN in training mode, as there are no ImageNet
+statistics to keep), so that the walk takes minutes; batch
+augmentations are switched off and mmseg's training pad size is the image
+size, and at most 100 proposals and detections per image are kept, for
+the same reason. Prints ``family | config | recipe | result``.
+"""
+import argparse
+import os.path as osp
+import re
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+
+from mmfishnet.runtime.preflight import config_dicts
+
+REPO = Path(__file__).resolve().parents[2]
+FRAGMENT = REPO / 'configs' / '_base_' / 'fishnet.py'
+
+# The lines of a user's ``model = dict(...)`` for each kind of neck or head;
+# docs/backbone.md shows them verbatim (tests/test_docs.py checks it).
+PREPROCESSOR = 'data_preprocessor={{_base_.fishnet_preprocessor}}'
+SEG_AUX = ('auxiliary_head=dict(in_index=2, '
+           'in_channels={{_base_.fishnet_channels.c4}})')
+RECIPES: Dict[str, Tuple[str, List[str]]] = {
+    'fpn': ('FPN, PAFPN, NAS-FPN, FPG, CARAFE, YOLACT (any neck that takes '
+            'the four maps of strides 4-32)', [
+                'backbone={{_base_.fishnet150.det_c2_c5}}',
+                'neck=dict(in_channels={{_base_.fishnet_channels.c2_c5}})'
+            ]),
+    'fpn_then': ('a list of necks starting with FPN (Libra R-CNN BFP, '
+                 'DyHead)', [
+                     'backbone={{_base_.fishnet150.det_c2_c5}}',
+                     'neck=[dict(_base_.model.neck[0], '
+                     'in_channels={{_base_.fishnet_channels.c2_c5}}), '
+                     '*_base_.model.neck[1:]]'
+                 ]),
+    'c3_c5': ('ChannelMapper of DINO, Deformable DETR, DDQ; CSPNeXtPAFPN '
+              '(RTMDet); YOLOXPAFPN (YOLOX)', [
+                  'backbone={{_base_.fishnet150.det_c3_c5}}',
+                  'neck=dict(in_channels={{_base_.fishnet_channels.c3_c5}})'
+              ]),
+    'c5_list': ('ChannelMapper of DETR, Conditional DETR, DAB-DETR', [
+        'backbone={{_base_.fishnet150.det_c5}}',
+        'neck=dict(in_channels=[{{_base_.fishnet_channels.c5}}])'
+    ]),
+    'c5': ('one-map necks: CTResNetNeck (CenterNet), DilatedEncoder (YOLOF)',
+           [
+               'backbone={{_base_.fishnet150.det_c5}}',
+               'neck=dict(in_channels={{_base_.fishnet_channels.c5}})'
+           ]),
+    'yolov3': ('YOLOV3Neck (deepest map first)', [
+        'backbone={{_base_.fishnet150.det_c3_c5}}',
+        'neck=dict(in_channels={{_base_.fishnet_channels.c5_c3}})'
+    ]),
+    'mask2former': ('Mask2Former / MaskFormer pixel decoders (mmdet)', [
+        'backbone={{_base_.fishnet150.det_c2_c5}}',
+        'panoptic_head=dict(in_channels={{_base_.fishnet_channels.c2_c5}})'
+    ]),
+    'seg_neck': ('mmseg necks on the four maps: FPN (Semantic FPN, '
+                 'PointRend)', [
+                     'pretrained=None',
+                     'backbone={{_base_.fishnet150.seg_c2_c5}}',
+                     'neck=dict(in_channels={{_base_.fishnet_channels.c2_c5}})'
+                 ]),
+    'seg_maps': ('mmseg heads on the four maps: UPerNet, Mask2Former, '
+                 'MaskFormer', [
+                     'pretrained=None',
+                     'backbone={{_base_.fishnet150.seg_c2_c5}}',
+                     'decode_head=dict('
+                     'in_channels={{_base_.fishnet_channels.c2_c5}})'
+                 ]),
+    'seg_stride8': ('mmseg heads on one stride-8 map (FCN, PSPNet, DANet, '
+                    'DeepLabV3, CCNet, ...): head1 (in_index 1)', [
+                        'pretrained=None',
+                        'backbone={{_base_.fishnet150.seg_c2_c5}}',
+                        'decode_head=dict(in_index=1, '
+                        'in_channels={{_base_.fishnet_channels.c3}})'
+                    ]),
+    'seg_deeplabv3plus': ('DeepLabV3+: ASPP on head1, its stride-4 '
+                          'c1 map is body3 (input 0)', [
+                              'pretrained=None',
+                              'backbone={{_base_.fishnet150.seg_c2_c5}}',
+                              'decode_head=dict(in_index=1, '
+                              'in_channels={{_base_.fishnet_channels.c3}}, '
+                              'c1_in_channels={{_base_.fishnet_channels.c2}})'
+                          ]),
+    'seg_two_maps': ('ANN: its low and high maps are head1 and head2', [
+        'pretrained=None', 'backbone={{_base_.fishnet150.seg_c2_c5}}',
+        'decode_head=dict(in_index=[1, 2], in_channels=['
+        '{{_base_.fishnet_channels.c3}}, {{_base_.fishnet_channels.c4}}])'
+    ]),
+    'seg_enc': ('EncNet: its three maps are head1-3', [
+        'pretrained=None', 'backbone={{_base_.fishnet150.seg_c2_c5}}',
+        'decode_head=dict(in_index=(1, 2, 3), '
+        'in_channels={{_base_.fishnet_channels.c3_c5}})'
+    ]),
+    'seg_knet': ('K-Net: the kernel-generating head on head1', [
+        'pretrained=None', 'backbone={{_base_.fishnet150.seg_c2_c5}}',
+        'decode_head=dict(kernel_generate_head=dict(in_index=1, '
+        'in_channels={{_base_.fishnet_channels.c3}}))'
+    ]),
+}
+
+# folder -> (representative config, recipe)
+FAMILIES: Dict[str, Dict[str, Tuple[str, str]]] = {
+    'mmdet': {
+        'albu_example': ('mask-rcnn_r50_fpn_albu-1x_coco.py', 'fpn'),
+        'atss': ('atss_r50_fpn_1x_coco.py', 'fpn'),
+        'autoassign': ('autoassign_r50-caffe_fpn_1x_coco.py', 'fpn'),
+        'boxinst': ('boxinst_r50_fpn_ms-90k_coco.py', 'fpn'),
+        'carafe': ('faster-rcnn_r50_fpn-carafe_1x_coco.py', 'fpn'),
+        'cascade_rcnn': ('cascade-mask-rcnn_r50_fpn_1x_coco.py', 'fpn'),
+        'cascade_rpn': ('cascade-rpn_faster-rcnn_r50-caffe_fpn_1x_coco.py',
+                        'fpn'),
+        'centernet': ('centernet_r18_8xb16-crop512-140e_coco.py', 'c5'),
+        'cityscapes': ('mask-rcnn_r50_fpn_1x_cityscapes.py', 'fpn'),
+        'condinst': ('condinst_r50_fpn_ms-poly-90k_coco_instance.py', 'fpn'),
+        'conditional_detr': ('conditional-detr_r50_8xb2-50e_coco.py',
+                             'c5_list'),
+        'crowddet': ('crowddet-rcnn_r50_fpn_8xb2-30e_crowdhuman.py', 'fpn'),
+        'dab_detr': ('dab-detr_r50_8xb2-50e_coco.py', 'c5_list'),
+        'dcn': ('faster-rcnn_r50_fpn_dpool_1x_coco.py', 'fpn'),
+        'dcnv2': ('faster-rcnn_r50_fpn_mdpool_1x_coco.py', 'fpn'),
+        'ddod': ('ddod_r50_fpn_1x_coco.py', 'fpn'),
+        'ddq': ('ddq-detr-4scale_r50_8xb2-12e_coco.py', 'c3_c5'),
+        'deepfashion': ('mask-rcnn_r50_fpn_15e_deepfashion.py', 'fpn'),
+        'deformable_detr': ('deformable-detr_r50_16xb2-50e_coco.py', 'c3_c5'),
+        'detr': ('detr_r50_8xb2-150e_coco.py', 'c5_list'),
+        'dino': ('dino-4scale_r50_8xb2-12e_coco.py', 'c3_c5'),
+        'double_heads': ('dh-faster-rcnn_r50_fpn_1x_coco.py', 'fpn'),
+        'dyhead': ('atss_r50_fpn_dyhead_1x_coco.py', 'fpn_then'),
+        'dynamic_rcnn': ('dynamic-rcnn_r50_fpn_1x_coco.py', 'fpn'),
+        'empirical_attention': ('faster-rcnn_r50-attn0010_fpn_1x_coco.py',
+                                'fpn'),
+        'faster_rcnn': ('faster-rcnn_r50_fpn_1x_coco.py', 'fpn'),
+        'fcos': ('fcos_r50-caffe_fpn_gn-head_1x_coco.py', 'fpn'),
+        'foveabox': ('fovea_r50_fpn_4xb4-1x_coco.py', 'fpn'),
+        'fpg': ('faster-rcnn_r50_fpg_crop640-50e_coco.py', 'fpn'),
+        'free_anchor': ('freeanchor_r50_fpn_1x_coco.py', 'fpn'),
+        'fsaf': ('fsaf_r50_fpn_1x_coco.py', 'fpn'),
+        'gcnet': ('mask-rcnn_r50-syncbn_fpn_1x_coco.py', 'fpn'),
+        'gfl': ('gfl_r50_fpn_1x_coco.py', 'fpn'),
+        'ghm': ('retinanet_r50_fpn_ghm-1x_coco.py', 'fpn'),
+        'gn': ('mask-rcnn_r50_fpn_gn-all_2x_coco.py', 'fpn'),
+        'gn+ws': ('mask-rcnn_r50_fpn_gn-ws-all_2x_coco.py', 'fpn'),
+        'grid_rcnn': ('grid-rcnn_r50_fpn_gn-head_1x_coco.py', 'fpn'),
+        'groie': ('mask-rcnn_r50_fpn_groie_1x_coco.py', 'fpn'),
+        'guided_anchoring': ('ga-faster-rcnn_r50-caffe_fpn_1x_coco.py', 'fpn'),
+        'htc': ('htc_r50_fpn_1x_coco.py', 'fpn'),
+        'instaboost': ('mask-rcnn_r50_fpn_instaboost-4x_coco.py', 'fpn'),
+        'legacy_1.x': ('mask-rcnn_r50_fpn_1x_coco_v1.py', 'fpn'),
+        'libra_rcnn': ('libra-faster-rcnn_r50_fpn_1x_coco.py', 'fpn_then'),
+        'lvis': ('mask-rcnn_r50_fpn_sample1e-3_ms-1x_lvis-v1.py', 'fpn'),
+        'mask2former': ('mask2former_r50_8xb2-lsj-50e_coco.py', 'mask2former'),
+        'mask_rcnn': ('mask-rcnn_r50_fpn_1x_coco.py', 'fpn'),
+        'maskformer': ('maskformer_r50_ms-16xb1-75e_coco.py', 'mask2former'),
+        'misc': ('d2_mask-rcnn_r50-caffe_fpn_ms-90k_coco.py', 'fpn'),
+        'ms_rcnn': ('ms-rcnn_r50_fpn_1x_coco.py', 'fpn'),
+        'nas_fcos': ('nas-fcos_r50-caffe_fpn_nashead-gn-head_4xb4-1x_coco.py',
+                     'fpn'),
+        'nas_fpn': ('retinanet_r50_nasfpn_crop640-50e_coco.py', 'fpn'),
+        'objects365': ('retinanet_r50_fpn_1x_objects365v1.py', 'fpn'),
+        'openimages': ('retinanet_r50_fpn_32xb2-1x_openimages.py', 'fpn'),
+        'paa': ('paa_r50_fpn_1x_coco.py', 'fpn'),
+        'pafpn': ('faster-rcnn_r50_pafpn_1x_coco.py', 'fpn'),
+        'panoptic_fpn': ('panoptic-fpn_r50_fpn_1x_coco.py', 'fpn'),
+        'pascal_voc': ('retinanet_r50_fpn_1x_voc0712.py', 'fpn'),
+        'pisa': ('mask-rcnn_r50_fpn_pisa_1x_coco.py', 'fpn'),
+        'point_rend': ('point-rend_r50-caffe_fpn_ms-1x_coco.py', 'fpn'),
+        'queryinst': ('queryinst_r50_fpn_1x_coco.py', 'fpn'),
+        'reppoints': ('reppoints-moment_r50_fpn_1x_coco.py', 'fpn'),
+        'resnet_strikes_back': ('mask-rcnn_r50-rsb-pre_fpn_1x_coco.py', 'fpn'),
+        'retinanet': ('retinanet_r50_fpn_1x_coco.py', 'fpn'),
+        'rpn': ('rpn_r50_fpn_1x_coco.py', 'fpn'),
+        'rtmdet': ('rtmdet_s_8xb32-300e_coco.py', 'c3_c5'),
+        'sabl': ('sabl-retinanet_r50_fpn_1x_coco.py', 'fpn'),
+        'scnet': ('scnet_r50_fpn_1x_coco.py', 'fpn'),
+        'scratch': ('mask-rcnn_r50-scratch_fpn_gn-all_6x_coco.py', 'fpn'),
+        'seesaw_loss': ('mask-rcnn_r50_fpn_seesaw-loss_random-ms-2x_lvis-v1.py',
+                        'fpn'),
+        'selfsup_pretrain': ('mask-rcnn_r50-swav-pre_fpn_1x_coco.py', 'fpn'),
+        'simple_copy_paste': (
+            'mask-rcnn_r50_fpn_rpn-2conv_4conv1fc_syncbn-all_32xb2-ssj-90k_'
+            'coco.py', 'fpn'),
+        'solo': ('solo_r50_fpn_1x_coco.py', 'fpn'),
+        'solov2': ('solov2_r50_fpn_1x_coco.py', 'fpn'),
+        'sparse_rcnn': ('sparse-rcnn_r50_fpn_1x_coco.py', 'fpn'),
+        'strong_baselines': (
+            'mask-rcnn_r50_fpn_rpn-2conv_4conv1fc_syncbn-all_lsj-50e_coco.py',
+            'fpn'),
+        'tood': ('tood_r50_fpn_1x_coco.py', 'fpn'),
+        'v3det': ('faster_rcnn_r50_fpn_8x4_sample1e-3_mstrain_v3det_2x.py',
+                  'fpn'),
+        'vfnet': ('vfnet_r50_fpn_1x_coco.py', 'fpn'),
+        'wider_face': ('retinanet_r50_fpn_1x_widerface.py', 'fpn'),
+        'yolact': ('yolact_r50_1xb8-55e_coco.py', 'fpn'),
+        'yolo': ('yolov3_d53_8xb8-320-273e_coco.py', 'yolov3'),
+        'yolof': ('yolof_r50-c5_8xb8-1x_coco.py', 'c5'),
+        'yolox': ('yolox_s_8xb8-300e_coco.py', 'c3_c5'),
+    },
+    'mmseg': {
+        'ann': ('ann_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_two_maps'),
+        'apcnet': ('apcnet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
+        'ccnet': ('ccnet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
+        'danet': ('danet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
+        'deeplabv3': ('deeplabv3_r50-d8_4xb4-80k_ade20k-512x512.py',
+                      'seg_stride8'),
+        'deeplabv3plus': ('deeplabv3plus_r50-d8_4xb4-80k_ade20k-512x512.py',
+                          'seg_deeplabv3plus'),
+        'dmnet': ('dmnet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
+        'dnlnet': ('dnl_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
+        'emanet': ('emanet_r50-d8_4xb2-80k_cityscapes-769x769.py',
+                   'seg_stride8'),
+        'encnet': ('encnet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_enc'),
+        'fcn': ('fcn_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
+        'gcnet': ('gcnet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
+        'isanet': ('isanet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
+        'knet': ('knet-s3_r50-d8_fcn_8xb2-adamw-80k_ade20k-512x512.py',
+                 'seg_knet'),
+        'mask2former': ('mask2former_r50_8xb2-160k_ade20k-512x512.py',
+                        'seg_maps'),
+        'maskformer': ('maskformer_r50-d32_8xb2-160k_ade20k-512x512.py',
+                       'seg_maps'),
+        'nonlocal_net': ('nonlocal_r50-d8_4xb4-80k_ade20k-512x512.py',
+                         'seg_stride8'),
+        'point_rend': ('pointrend_r50_4xb4-160k_ade20k-512x512.py',
+                       'seg_neck'),
+        'psanet': ('psanet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
+        'pspnet': ('pspnet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
+        'sem_fpn': ('fpn_r50_4xb4-160k_ade20k-512x512.py', 'seg_neck'),
+        'upernet': ('upernet_r50_4xb4-80k_ade20k-512x512.py', 'seg_maps'),
+    },
+}
+
+_NO_RESNET = 'no ResNet config: its folder shows another backbone'
+_VIDEO = ('a video model (tracking / video instance segmentation): its '
+          'inputs are TrackDataSample sequences; its detector is a family '
+          'walked here (Faster R-CNN, YOLOX, Mask R-CNN, Mask2Former)')
+_TEXT = ('needs a BERT language model from the HuggingFace hub at build '
+         'time (a download)')
+_TEACHER = ('knowledge distillation: builds a teacher from a checkpoint '
+            'URL at build time (a download)')
+LEFT_OUT: Dict[str, Dict[str, str]] = {
+    'mmdet': {
+        **{
+            folder: _NO_RESNET
+            for folder in ('convnext', 'cornernet', 'centripetalnet',
+                           'efficientnet', 'hrnet', 'pvt', 'regnet',
+                           'res2net', 'resnest', 'swin', 'ssd')
+        },
+        **{
+            folder: _VIDEO
+            for folder in ('bytetrack', 'deepsort', 'mask2former_vis',
+                           'masktrack_rcnn', 'ocsort', 'qdtrack', 'sort',
+                           'strongsort')
+        },
+        **{
+            folder: _TEXT
+            for folder in ('glip', 'grounding_dino', 'mm_grounding_dino')
+        },
+        'ld': _TEACHER,
+        'lad': _TEACHER,
+        'common': 'dataset and schedule fragments, no model',
+        'dsdl': 'dataset fragments, no model',
+        'reid': 'a re-identification model for the trackers, not a detector',
+        'detectors': ('DetectoRS: its recursive feature pyramid feeds FPN '
+                      'outputs back into ResNet stages (rfp_backbone), so the '
+                      'backbone cannot be swapped'),
+        'tridentnet': ('TridentNet: its RoI head expects the three branches '
+                       "of TridentResNet's shared-weight stage"),
+        'fast_rcnn': ('Fast R-CNN needs precomputed proposals in every data '
+                      'sample; its heads are the Faster R-CNN ones walked'),
+        'soft_teacher': ('semi-supervised: inputs are dicts of teacher and '
+                         'student branches; its detector is Faster R-CNN'),
+        'timm_example': 'needs the timm package for its backbone',
+    },
+    'mmseg': {
+        **{
+            folder: _NO_RESNET
+            for folder in ('beit', 'bisenetv2', 'cgnet', 'convnext', 'ddrnet',
+                           'dpt', 'erfnet', 'fastscnn', 'hrnet', 'mae',
+                           'mobilenet_v2', 'mobilenet_v3', 'pidnet',
+                           'poolformer', 'resnest', 'segformer', 'segmenter',
+                           'segnext', 'setr', 'stdc', 'swin', 'twins', 'unet',
+                           'vit')
+        },
+        'bisenetv1': ('BiSeNetV1 is a whole network: its ResNet-18 is the '
+                      'context path inside the BiSeNetV1 backbone'),
+        'icnet': ('ICNet is a whole network: its ResNet sits inside the '
+                  'ICNet backbone (backbone_cfg) at three input scales'),
+        'ocrnet': ('its ResNet configs cascade two decode heads, a list that '
+                   'a child config replaces rather than merges'),
+        'fastfcn': ('JPU asserts a tuple of three in_channels for ResNet '
+                    'stages 2-4'),
+        'san': 'needs CLIP weights at build time (a download)',
+        'vpd': 'needs Stable Diffusion weights at build time (a download)',
+        'dsdl': 'dataset fragments, no model',
+    },
+}
+
+IMAGE_SHAPE = (3, 96, 128)  # C, H, W of the two random images
+# Families that need larger images: the two-stage DETRs pick their 900
+# queries among the encoder's positions (more than 900 of them); DDOD's
+# deformable convs want 3x3 positions at stride 128
+IMAGE_SHAPES = {
+    'dino': (3, 256, 320),
+    'ddq': (3, 256, 320),
+    'ddod': (3, 384, 384),
+}
+# mmcv's MaskedConv2d (Guided Anchoring) predicts one image at a time, as
+# the config's test batch of 1 does
+PREDICT_ONE_BY_ONE = ('guided_anchoring', )
+NARROW = 0.25
+# Proposals and detections per image kept by the walk (upstream: 1000-2000)
+MAX_PROPOSALS = 100
+
+
+def installed_configs(toolbox: str) -> Path:
+    """The config folder that ships inside the installed ``toolbox``."""
+    module = __import__(toolbox)
+    return Path(module.__file__).parent / '.mim' / 'configs'
+
+
+def family_folders(toolbox: str) -> List[str]:
+    """Every config folder of the installed ``toolbox`` but ``_base_``."""
+    root = installed_configs(toolbox)
+    return sorted(p.name for p in root.iterdir()
+                  if p.is_dir() and p.name != '_base_')
+
+
+def user_config(toolbox: str, upstream: str, recipe: str, fragment: str,
+                with_aux: bool) -> str:
+    """The text of a user's config: the upstream config and the FishNet
+    fragment as bases, ``custom_imports`` and the recipe's model lines."""
+    lines = [PREPROCESSOR, *RECIPES[recipe][1]]
+    if with_aux:
+        lines.append(SEG_AUX)
+    body = ',\n    '.join(lines)
+    # mmengine's `scope::folder/file` wants a folder name of word characters
+    # (not mmdet's gn+ws or legacy_1.x): the installed file's path works too
+    folder = upstream.split('/')[0]
+    base = (f'{toolbox}::{upstream}' if re.fullmatch(r'\w+', folder) else str(
+        installed_configs(toolbox) / upstream))
+    return (f"_base_ = ['{base}', '{fragment}']\n"
+            "custom_imports = dict(imports=['mmfishnet'], "
+            'allow_failed_imports=False)\n'
+            f'model = dict(\n    {body})\n')
+
+
+def narrow_fragment(path: str, widen_factor: float = NARROW) -> None:
+    """Write ``configs/_base_/fishnet.py`` with every backbone a FishNet-99
+    of ``widen_factor`` without pretrained weights, and its channels
+    scaled to match, to ``path`` (the same variable names)."""
+    fragment = Config.fromfile(str(FRAGMENT)).to_dict()
+
+    def scale(value):
+        if isinstance(value, list):
+            return [scale(v) for v in value]
+        return int(value * widen_factor)
+
+    for name, uses in fragment.items():
+        if name.startswith(('fishnet9', 'fishnet1', 'fishnet2', 'fishnext')):
+            for backbone in uses.values():
+                # random weights have no BN statistics worth keeping
+                backbone.update(
+                    arch='fishnet99',
+                    widen_factor=widen_factor,
+                    init_cfg=None,
+                    norm_eval=False)
+    fragment['fishnet_channels'] = {
+        k: scale(v)
+        for k, v in fragment['fishnet_channels'].items()
+    }
+    Config(fragment).dump(path)
+
+
+def _mmdet_batch(model, cfg: Config, shape: Tuple[int, int, int]) -> dict:
+    """Two random images with 3 and 2 boxes, their masks if the model
+    predicts masks, and semantic maps (for HTC, SCNet, Panoptic FPN)."""
+    from mmdet.testing import demo_mm_inputs
+    return demo_mm_inputs(
+        2,
+        shape,
+        num_items=[3, 2],
+        with_mask='mask' in str(cfg.model.to_dict()),
+        with_semantic=True)
+
+
+def _mmseg_batch(model, cfg: Config, shape: Tuple[int, int, int]) -> dict:
+    """Two random images with random label maps of the model's classes."""
+    from mmseg.structures import SegDataSample
+    rng = np.random.RandomState(0)
+    num_classes = _num_classes(model)
+    _, h, w = shape
+    inputs, samples = [], []
+    for _ in range(2):
+        inputs.append(
+            torch.from_numpy(rng.randint(0, 255, shape).astype(np.uint8)))
+        sample = SegDataSample(
+            metainfo=dict(
+                img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
+        labels = rng.randint(0, num_classes, (1, h, w))
+        sample.gt_sem_seg = PixelData(data=torch.from_numpy(labels))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def _num_classes(model) -> int:
+    head = model.decode_head
+    head = head[-1] if isinstance(head, torch.nn.ModuleList) else head
+    return head.num_classes
+
+
+def prepare(cfg: Config, toolbox: str, shape: Tuple[int, int,
+                                                     int]) -> None:
+    """What the walk changes beyond the recipe, for its speed on a CPU."""
+    for part in ('train_cfg', 'test_cfg'):
+        for _, node in config_dicts(cfg.model.get(part), part):
+            for key in ('nms_pre', 'max_per_img'):
+                if isinstance(node.get(key), int):
+                    node[key] = min(node[key], MAX_PROPOSALS)
+    preprocessor = cfg.model.get('data_preprocessor')
+    if preprocessor is not None:
+        preprocessor['batch_augments'] = None
+        if toolbox == 'mmseg':
+            preprocessor['size'] = shape[1:]
+
+
+def run_config(path: str,
+               toolbox: str,
+               shape: Tuple[int, int, int] = IMAGE_SHAPE,
+               one_by_one: bool = False) -> None:
+    """Build the model of the config file ``path`` and run one loss +
+    backward and one predict (``one_by_one``: a predict per image) on two
+    random images of ``shape`` (raises on failure)."""
+    from mmfishnet.runtime import check_neck_channels
+    cfg = Config.fromfile(path)
+    check_neck_channels(cfg)
+    prepare(cfg, toolbox, shape)
+    init_default_scope(cfg.get('default_scope', toolbox))
+    registry = __import__(f'{toolbox}.registry', fromlist=['MODELS']).MODELS
+    model = registry.build(cfg.model)
+    batch = (_mmdet_batch if toolbox == 'mmdet' else _mmseg_batch)(model, cfg,
+                                                                   shape)
+    model.train()
+    data = model.data_preprocessor(batch, True)
+    losses = model(**data, mode='loss')
+    loss, _ = model.parse_losses(losses)
+    loss.backward()
+    if not torch.isfinite(loss):
+        raise RuntimeError(f'the loss is {loss.item()}')
+    model.eval()
+    batches = [{k: v[i:i + 1]
+                for k, v in batch.items()}
+               for i in range(2)] if one_by_one else [batch]
+    results = []
+    with torch.no_grad():
+        for images in batches:
+            data = model.data_preprocessor(images, False)
+            results += model(**data, mode='predict')
+    if len(results) != 2:
+        raise RuntimeError(f'predict gave {len(results)} results for 2 images')
+
+
+def walk(toolbox: str,
+         folder: str,
+         workdir: str,
+         verbose: bool = False,
+         upstream_only: bool = False) -> Tuple[bool, str]:
+    """Run one family: (ok, ``'ok'`` or the error's first line). With
+    ``upstream_only`` the upstream config runs as it is (its ResNet without
+    weights), to tell the family's own CPU limits from FishNet's."""
+    upstream_name, recipe = FAMILIES[toolbox][folder]
+    upstream = f'{folder}/{upstream_name}'
+    path = str(installed_configs(toolbox) / upstream)
+    if not upstream_only:
+        fragment = osp.join(workdir, 'fishnet_narrow.py')
+        if not osp.exists(fragment):
+            narrow_fragment(fragment)
+        base = Config.fromfile(path)
+        with_aux = toolbox == 'mmseg' and isinstance(
+            base.model.get('auxiliary_head'), dict)
+        path = osp.join(workdir, f'{toolbox}_{folder}.py')
+        with open(path, 'w') as f:
+            f.write(user_config(toolbox, upstream, recipe, fragment, with_aux))
+    try:
+        run_config(path, toolbox, IMAGE_SHAPES.get(folder, IMAGE_SHAPE),
+                   folder in PREDICT_ONE_BY_ONE)
+    except Exception as e:  # the table reports every failure
+        if verbose:
+            traceback.print_exc()
+        message = f'{type(e).__name__}: {e}'.splitlines()[0]
+        return False, message[:300]
+    return True, 'ok'
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument(
+        '--toolbox', nargs='+', default=['mmdet', 'mmseg'],
+        choices=list(FAMILIES))
+    parser.add_argument(
+        '--families', nargs='+', help='config folders (default: all)')
+    parser.add_argument('--markdown', help='also write the table here')
+    parser.add_argument(
+        '--verbose', action='store_true', help='print tracebacks')
+    parser.add_argument(
+        '--upstream',
+        action='store_true',
+        help='run the upstream configs as they are (their ResNet, no '
+        'weights) instead of with FishNet')
+    args = parser.parse_args(argv)
+    rows, failed = [], 0
+    with tempfile.TemporaryDirectory() as workdir:
+        for toolbox in args.toolbox:
+            for folder in args.families or sorted(FAMILIES[toolbox]):
+                if folder not in FAMILIES[toolbox]:
+                    continue
+                start = time.perf_counter()
+                ok, message = walk(toolbox, folder, workdir, args.verbose,
+                                   args.upstream)
+                failed += not ok
+                config, recipe = FAMILIES[toolbox][folder]
+                rows.append((toolbox, folder, config, recipe, message))
+                print(f'{toolbox} {folder}: {message} '
+                      f'({time.perf_counter() - start:.1f} s)', flush=True)
+    table = ['| toolbox | family | config | recipe | result |',
+             '|---|---|---|---|---|']
+    table += [f'| {t} | {f} | `{c}` | {r} | {m} |' for t, f, c, r, m in rows]
+    for toolbox in args.toolbox:
+        for folder, reason in sorted(LEFT_OUT[toolbox].items()):
+            if args.families is None:
+                table.append(f'| {toolbox} | {folder} | | | left out: '
+                             f'{reason} |')
+    print('\n'.join(table))
+    print(f'{len(rows) - failed} of {len(rows)} families ran')
+    if args.markdown:
+        Path(args.markdown).write_text('\n'.join(table) + '\n')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
