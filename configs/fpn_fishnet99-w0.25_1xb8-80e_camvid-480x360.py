@@ -25,5 +25,9 @@ model = dict(
     neck=dict(
         in_channels=[int(c * widen_factor) for c in (320, 832, 1600, 2112)],
         out_channels=64),
+    # class-balanced: median-frequency weights of the train labels
     decode_head=dict(
-        in_channels=[64, 64, 64, 64], channels=64, num_classes=11))
+        in_channels=[64, 64, 64, 64],
+        channels=64,
+        num_classes=11,
+        loss_decode=dict(class_weight={{_base_.camvid_class_weight}})))

@@ -206,3 +206,12 @@ def mmpretrain_scope():
     from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         yield
+
+
+def zoo_config(toolbox: str, path: str) -> str:
+    """The file of ``path`` (``'fcn/fcn_r50-d8_...py'``) in the model zoo
+    that ships inside the installed ``toolbox`` (mmdet, mmseg,
+    mmpretrain)."""
+    import importlib
+    module = importlib.import_module(toolbox)
+    return str(Path(module.__file__).parent / '.mim' / 'configs' / path)

@@ -7,9 +7,9 @@ from PIL import Image
 
 def class_frequencies(label_paths: Iterable[str],
                       num_classes: int) -> Sequence[np.ndarray]:
-    """Per class: its pixel count over all label maps, and the pixel count
-    (labelled pixels) of the label maps in which it occurs. Values ``>= num_classes`` (the
-    ignored ones) count for neither.
+    """Per class: its pixel count over all label maps, and the labelled
+    pixel count of the label maps in which it occurs. Values at or above
+    ``num_classes`` (the ignored ones) count for neither.
 
     Raises:
         ValueError: no label map, or one that is not a single-channel image.

@@ -26,8 +26,8 @@ CONVERTER = 'tools/model_converters/fishnet2mmpretrain.py'
 # Model-zoo addresses that mmengine resolves to weights of other networks
 # (ResNet, VGG, ...): upstream mmseg/mmdet configs set e.g.
 # ``pretrained='open-mmlab://resnet50_v1c'``. No such zoo has FishNet.
-OTHER_ZOOS = ('open-mmlab://', 'openmmlab://', 'torchvision://',
-              'modelzoo://', 'mmcls://', 'mmpretrain://')
+OTHER_ZOOS = ('open-mmlab://', 'openmmlab://', 'torchvision://', 'modelzoo://',
+              'mmcls://', 'mmpretrain://')
 
 
 def check_not_other_zoo(checkpoint, option: str) -> None:
@@ -100,15 +100,18 @@ def arch_of_state(state: Dict[str, Tensor],
 
 
 def _strip(state: Dict[str, Tensor], prefix: str) -> Dict[str, Tensor]:
-    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    return {
+        k[len(prefix):]: v
+        for k, v in state.items() if k.startswith(prefix)
+    }
 
 
-def read_weights(checkpoint: str,
-                 prefix: Optional[str],
-                 part: str,
-                 arch: Optional[str] = None,
-                 arch_settings: Optional[Dict[str, dict]] = None
-                 ) -> Dict[str, Tensor]:
+def read_weights(
+        checkpoint: str,
+        prefix: Optional[str],
+        part: str,
+        arch: Optional[str] = None,
+        arch_settings: Optional[Dict[str, dict]] = None) -> Dict[str, Tensor]:
     """The weights under ``prefix`` of an mmfishnet, mmpretrain or mmdet
     checkpoint, or of ``part`` (``'backbone.'`` or ``'head.'``) of an
     official FishNet checkpoint (converted first; ``prefix`` does not apply).
@@ -185,12 +188,14 @@ def check_state_keys(required: Iterable[str],
             'that the file is a FishNet checkpoint.')
 
 
-def load_state(module: nn.Module,
-               state: Dict[str, Tensor],
-               owner: str,
-               source: str,
-               required: Optional[Iterable[str]] = None,
-               unused: Tuple[str, ...] = ()) -> None:
+def load_state(
+    module: nn.Module,
+    state: Dict[str, Tensor],
+    owner: str,
+    source: str,
+    required: Optional[Iterable[str]] = None,
+    unused: Tuple[str, ...] = ()
+) -> None:
     """Load ``state`` (read from ``source``) into ``module`` after
     :func:`check_state_keys`: every ``required`` key (default: all of the
     module's) must be there, and nothing else except keys starting with
@@ -203,7 +208,9 @@ def load_state(module: nn.Module,
     if skipped:
         logger.info(f'{source}: {skipped} weights not used by {owner} '
                     f'(starting with {", ".join(unused)})')
-    module.load_state_dict({k: v
-                            for k, v in state.items() if k in wanted},
+    module.load_state_dict({
+        k: v
+        for k, v in state.items() if k in wanted
+    },
                            strict=False)
     logger.info(f'{owner}: weights loaded from {source}')

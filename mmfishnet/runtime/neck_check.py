@@ -43,8 +43,9 @@ def _as_list(value) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _head_expectations(head: dict, path: str,
-                       outs: List[int]) -> Iterator[Tuple[str, object, object]]:
+def _head_expectations(
+        head: dict, path: str,
+        outs: List[int]) -> Iterator[Tuple[str, object, object]]:
     """(entry, value, expected) for an mmseg decode or auxiliary head."""
     if isinstance(head.get('kernel_generate_head'), dict):
         yield from _head_expectations(head['kernel_generate_head'],
@@ -89,8 +90,8 @@ def _expectations(model: dict,
             for i, head in enumerate(_as_list(model.get(key))):
                 if isinstance(head, dict):
                     suffix = f'[{i}]' if isinstance(model[key], list) else ''
-                    yield from _head_expectations(head,
-                                                  f'model.{key}{suffix}', outs)
+                    yield from _head_expectations(head, f'model.{key}{suffix}',
+                                                  outs)
     head = model.get('head')
     if isinstance(head, dict) and isinstance(head.get('in_channels'), int):
         yield 'model.head.in_channels', head['in_channels'], outs[-1]
@@ -122,9 +123,10 @@ def check_neck_channels(cfg: Union[Config, dict]) -> None:
     if not wrong:
         return
     out_indices = tuple(backbone.get('out_indices', (6, 7, 8, 9)))
-    fixes = '; '.join(f'{entry}={expected} (not {value})' if not isinstance(
-        expected, str) else f'{entry} must be {expected} (not {value})'
-                      for entry, value, expected in wrong)
+    fixes = '; '.join(
+        f'{entry}={expected} (not {value})' if not isinstance(expected, str)
+        else f'{entry} must be {expected} (not {value})'
+        for entry, value, expected in wrong)
     raise UserInputError(
         f'the FishNet backbone (out_indices={out_indices}) gives maps of '
         f'{outs} channels, which the model does not take. Set {fixes}. The '

@@ -118,8 +118,8 @@ def _pretrained_entries(model) -> Iterator[Tuple[str, str, object, dict]]:
             if isinstance(init_cfg,
                           dict) and init_cfg.get('type') == 'Pretrained':
                 yield (f'{path}.init_cfg.checkpoint',
-                       init_cfg.get('checkpoint'), init_cfg.get('prefix', ''),
-                       node)
+                       init_cfg.get('checkpoint'), init_cfg.get('prefix',
+                                                                ''), node)
 
 
 def check_pretrained_files(cfg: Config) -> None:

@@ -92,7 +92,8 @@ def test_detector_loss_and_predict(path):
 
 def test_fpn_channels_are_checked():
     from mmfishnet.runtime import check_neck_channels
-    cfg = Config.fromfile(REPO / 'configs' / 'faster_rcnn_fishnet99_fpn_coco.py')
+    cfg = Config.fromfile(REPO / 'configs' /
+                          'faster_rcnn_fishnet99_fpn_coco.py')
     check_neck_channels(cfg)  # the config's channels fit
     cfg.model.backbone.out_indices = (7, 8, 9)
     with pytest.raises(ValueError, match=r'\[832, 1600, 2112\]'):

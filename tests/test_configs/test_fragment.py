@@ -44,7 +44,8 @@ def base_files(path: Path) -> list:
                 for t in node.targets):
             value = ast.literal_eval(node.value)
             bases = value if isinstance(value, list) else [value]
-            return [(path.parent / b).resolve() for b in bases if '::' not in b]
+            return [(path.parent / b).resolve() for b in bases
+                    if '::' not in b]
     return []
 
 
@@ -52,8 +53,10 @@ def configs_with_run_policy(toolbox: str) -> list:
     """Every zoo config that defines ``custom_hooks`` or ``custom_imports``
     itself or through its local bases."""
     files = sorted(zoo_root(toolbox).rglob('*.py'))
-    own = {p.resolve(): bool(top_level_names(p) & set(RUN_POLICY))
-           for p in files}
+    own = {
+        p.resolve(): bool(top_level_names(p) & set(RUN_POLICY))
+        for p in files
+    }
     found = {}
 
     def has_policy(path):
@@ -62,8 +65,9 @@ def configs_with_run_policy(toolbox: str) -> list:
                 has_policy(b) for b in base_files(path) if b in own)
         return found[path]
 
-    return [p for p in files if '_base_' not in p.parts and has_policy(
-        p.resolve())]
+    return [
+        p for p in files if '_base_' not in p.parts and has_policy(p.resolve())
+    ]
 
 
 def fragment_names() -> set:
@@ -99,8 +103,7 @@ def test_the_fragment_loads_beside_every_zoo_config_with_hooks_or_imports(
     for path in configs:
         upstream = path.relative_to(root).as_posix()
         user = tmp_path / 'user.py'
-        user.write_text(
-            f"_base_ = ['{toolbox}::{upstream}', '{FRAGMENT}']\n")
+        user.write_text(f"_base_ = ['{toolbox}::{upstream}', '{FRAGMENT}']\n")
         try:
             cfg = Config.fromfile(user)
         except Exception as e:  # every failure is listed below
@@ -120,3 +123,30 @@ def test_the_walk_recognises_a_config_with_hooks_through_its_bases():
     assert 'rtmdet_s_8xb32-300e_coco.py' in found
     assert 'rtmdet_tiny_8xb32-300e_coco.py' in found
     assert (rtmdet / 'rtmdet_tiny_8xb32-300e_coco.py').exists()
+
+
+def test_the_documented_mmpretrain_recipe_classifies(tmp_path):
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    from mmfishnet.runtime import check_neck_channels
+    user = tmp_path / 'user.py'
+    user.write_text(
+        "_base_ = ['mmpretrain::resnet/resnet50_8xb32_in1k.py', "
+        f"'{FRAGMENT}']\n"
+        "custom_imports = dict(imports=['mmfishnet'], "
+        'allow_failed_imports=False)\n'
+        'data_preprocessor = {{_base_.fishnet_cls_preprocessor}}\n'
+        'model = dict(\n'
+        '    backbone={{_base_.fishnet150.cls_c5}},\n'
+        '    head=dict(in_channels={{_base_.fishnet_channels.c5}}))\n')
+    assert user.read_text().split('\n', 3)[3] in (REPO / 'docs' /
+                                                  'backbone.md').read_text()
+    cfg = Config.fromfile(user)
+    check_neck_channels(cfg)
+    cfg.model.backbone.update(arch='fishnet99', init_cfg=None)
+    init_default_scope('mmpretrain')
+    model = MODELS.build(cfg.model)
+    logits = model(torch.rand(2, 3, 64, 64), mode='tensor')
+    assert logits.shape == (2, 1000)

@@ -1,7 +1,7 @@
 """Pretrained weights that cannot fit say which file and what to do."""
 import pytest
 import torch
-from conftest import deterministic_official_state, save_official
+from conftest import deterministic_official_state, save_official, zoo_config
 
 from mmfishnet.models import FishNet
 
@@ -96,8 +96,7 @@ def test_weights_of_another_network_stop_before_any_download(
 
     monkeypatch.setattr(checkpoint, 'load_from_http', no_download)
     for kwargs in (dict(pretrained=address),
-                   dict(init_cfg=dict(type='Pretrained',
-                                      checkpoint=address))):
+                   dict(init_cfg=dict(type='Pretrained', checkpoint=address))):
         with pytest.raises(ValueError) as error:
             FishNet('fishnet99', **kwargs)
         message = str(error.value)
@@ -109,7 +108,8 @@ def test_an_mmseg_config_with_a_resnet_pretrained_stops_with_the_message():
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
-    cfg = Config.fromfile('mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py')
+    cfg = Config.fromfile(
+        zoo_config('mmseg', 'fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py'))
     assert cfg.model.pretrained == 'open-mmlab://resnet50_v1c'
     cfg.model.backbone = dict(type='FishNet', arch='fishnet99')
     init_default_scope('mmseg')

@@ -2,6 +2,7 @@
 it reads stops before the model is built, with every entry and the value
 to write."""
 import pytest
+from conftest import zoo_config
 from mmengine.config import Config
 
 from mmfishnet.runtime import check_neck_channels
@@ -24,78 +25,74 @@ def message_of(cfg: Config) -> str:
     return str(error.value)
 
 
-def zoo(toolbox: str, path: str) -> str:
-    import importlib
-    from pathlib import Path
-    module = importlib.import_module(toolbox)
-    return str(Path(module.__file__).parent / '.mim' / 'configs' / path)
-
-
 @pytest.mark.parametrize('upstream,out_indices,fix', [
     ('faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', (6, 7, 8, 9),
      'model.neck.in_channels=[320, 832, 1600, 2112] (not [256, 512, 1024, '
      '2048])'),
     ('dino/dino-4scale_r50_8xb2-12e_coco.py', (7, 8, 9),
      'model.neck.in_channels=[832, 1600, 2112] (not [512, 1024, 2048])'),
-    ('detr/detr_r50_8xb2-150e_coco.py', (9, ),
-     'model.neck.in_channels=[2112] (not [2048])'),
-    ('centernet/centernet_r18_8xb16-crop512-140e_coco.py', (9, ),
-     'model.neck.in_channels=2112 (not 512)'),
+    ('detr/detr_r50_8xb2-150e_coco.py',
+     (9, ), 'model.neck.in_channels=[2112] (not [2048])'),
+    ('centernet/centernet_r18_8xb16-crop512-140e_coco.py',
+     (9, ), 'model.neck.in_channels=2112 (not 512)'),
     ('yolo/yolov3_d53_8xb8-320-273e_coco.py', (7, 8, 9),
      'model.neck.in_channels=[2112, 1600, 832] (not [1024, 512, 256])'),
-    ('libra_rcnn/libra-faster-rcnn_r50_fpn_1x_coco.py', (6, 7, 8, 9),
-     'model.neck[0].in_channels=[320, 832, 1600, 2112]'),
-    ('mask2former/mask2former_r50_8xb2-lsj-50e_coco.py', (6, 7, 8, 9),
-     'model.panoptic_head.in_channels=[320, 832, 1600, 2112]'),
+    ('libra_rcnn/libra-faster-rcnn_r50_fpn_1x_coco.py',
+     (6, 7, 8, 9), 'model.neck[0].in_channels=[320, 832, 1600, 2112]'),
+    ('mask2former/mask2former_r50_8xb2-lsj-50e_coco.py',
+     (6, 7, 8, 9), 'model.panoptic_head.in_channels=[320, 832, 1600, 2112]'),
 ])
 def test_mmdet_necks_and_heads(upstream, out_indices, fix):
     message = message_of(
-        swapped(zoo('mmdet', upstream), out_indices=out_indices))
+        swapped(zoo_config('mmdet', upstream), out_indices=out_indices))
     assert fix in message
     assert f'out_indices={out_indices}' in message
 
 
 def test_mmseg_heads_read_the_maps_of_their_in_index():
     cfg = swapped(
-        zoo('mmseg', 'deeplabv3plus/deeplabv3plus_r50-d8_4xb4-80k_ade20k-'
+        zoo_config(
+            'mmseg', 'deeplabv3plus/deeplabv3plus_r50-d8_4xb4-80k_ade20k-'
             '512x512.py'))
     message = message_of(cfg)
     # in_index 3 and 2 of body3, head1-3
     assert 'model.decode_head.in_channels=2112 (not 2048)' in message
     assert 'model.decode_head.c1_in_channels=320 (not 256)' in message
     assert 'model.auxiliary_head.in_channels=1600 (not 1024)' in message
-    cfg.model.decode_head.update(in_index=1, in_channels=832,
-                                 c1_in_channels=320)
+    cfg.model.decode_head.update(
+        in_index=1, in_channels=832, c1_in_channels=320)
     cfg.model.auxiliary_head.in_channels = 1600
     check_neck_channels(cfg)
 
 
 def test_mmseg_heads_with_several_maps_and_nested_heads():
-    ann = swapped(zoo('mmseg', 'ann/ann_r50-d8_4xb4-80k_ade20k-512x512.py'))
+    ann = swapped(
+        zoo_config('mmseg', 'ann/ann_r50-d8_4xb4-80k_ade20k-512x512.py'))
     assert ('model.decode_head.in_channels=[1600, 2112] (not [1024, 2048])'
             in message_of(ann))
     knet = swapped(
-        zoo('mmseg',
-            'knet/knet-s3_r50-d8_fcn_8xb2-adamw-80k_ade20k-512x512.py'))
+        zoo_config('mmseg',
+                   'knet/knet-s3_r50-d8_fcn_8xb2-adamw-80k_ade20k-512x512.py'))
     assert ('model.decode_head.kernel_generate_head.in_channels=2112'
             in message_of(knet))
     mask2former = swapped(
-        zoo('mmseg',
-            'mask2former/mask2former_r50_8xb2-160k_ade20k-512x512.py'))
+        zoo_config('mmseg',
+                   'mask2former/mask2former_r50_8xb2-160k_ade20k-512x512.py'))
     assert ('model.decode_head.in_channels=[320, 832, 1600, 2112]'
             in message_of(mask2former))
 
 
 def test_an_in_index_beyond_the_maps_is_named():
     cfg = swapped(
-        zoo('mmseg', 'pspnet/pspnet_r50-d8_4xb4-80k_ade20k-512x512.py'),
+        zoo_config('mmseg', 'pspnet/pspnet_r50-d8_4xb4-80k_ade20k-512x512.py'),
         out_indices=(7, ))
     message = message_of(cfg)
     assert 'model.decode_head.in_index must be one of 0..0' in message
 
 
 def test_an_mmseg_neck_is_checked_instead_of_its_heads():
-    cfg = swapped(zoo('mmseg', 'sem_fpn/fpn_r50_4xb4-160k_ade20k-512x512.py'))
+    cfg = swapped(
+        zoo_config('mmseg', 'sem_fpn/fpn_r50_4xb4-160k_ade20k-512x512.py'))
     message = message_of(cfg)
     assert 'model.neck.in_channels=[320, 832, 1600, 2112]' in message
     assert 'decode_head' not in message  # it reads the FPN's maps
@@ -103,15 +100,16 @@ def test_an_mmseg_neck_is_checked_instead_of_its_heads():
 
 def test_a_classification_head_reads_the_last_map():
     cfg = Config.fromfile(
-        zoo('mmpretrain', 'resnet/resnet50_8xb32_in1k.py'))
+        zoo_config('mmpretrain', 'resnet/resnet50_8xb32_in1k.py'))
     cfg.model.backbone = dict(type='FishNet', out_indices=(9, ))
     assert 'model.head.in_channels=2112 (not 2048)' in message_of(cfg)
 
 
 def test_a_widened_fishnet_and_models_without_fishnet():
     cfg = swapped(
-        zoo('mmdet', 'retinanet/retinanet_r50_fpn_1x_coco.py'),
+        zoo_config('mmdet', 'retinanet/retinanet_r50_fpn_1x_coco.py'),
         widen_factor=0.5)
     assert 'model.neck.in_channels=[160, 416, 800, 1056]' in message_of(cfg)
     check_neck_channels(
-        Config.fromfile(zoo('mmdet', 'retinanet/retinanet_r50_fpn_1x_coco.py')))
+        Config.fromfile(
+            zoo_config('mmdet', 'retinanet/retinanet_r50_fpn_1x_coco.py')))

@@ -5,7 +5,7 @@ import sys
 import pytest
 import torch
 import torch.nn as nn
-from conftest import REPO
+from conftest import REPO, zoo_config
 from mmengine.config import Config
 
 from mmfishnet.checkpoint import CheckpointError
@@ -164,3 +164,70 @@ def test_pretrained_weights_of_another_depth_fail_before_training(tmp_path):
         check_pretrained_files(cfg)
     assert 'official fishnet99 checkpoint' in str(error.value)
     assert 'builds a fishnet150' in str(error.value)
+
+
+def _with_fishnet(upstream: str, tmp_path, pretrained: bool):
+    """An upstream mmdet config with FishNet-99 swapped in by the recipe,
+    but the upstream's own data preprocessor kept."""
+    path = tmp_path / 'user.py'
+    fragment = REPO / 'configs' / '_base_' / 'fishnet.py'
+    path.write_text(
+        f"_base_ = ['{upstream}', '{fragment}']\n"
+        'model = dict(backbone={{_base_.fishnet99.det_c2_c5}},\n'
+        '             neck=dict(in_channels={{_base_.fishnet_channels.c2_c5}}'
+        '))\n')
+    cfg = Config.fromfile(path)
+    if not pretrained:
+        cfg.model.backbone.init_cfg = None
+    return cfg
+
+
+def test_a_pretrained_fishnet_fed_caffe_style_input_stops_with_the_lines(
+        tmp_path):
+    from mmfishnet.runtime.preflight import check_preprocessor
+    cfg = _with_fishnet(
+        'mmdet::faster_rcnn/faster-rcnn_r50-caffe_fpn_1x_coco.py',
+        tmp_path,
+        pretrained=True)
+    with pytest.raises(UserInputError) as error:
+        check_preprocessor(cfg)
+    message = str(error.value)
+    assert 'model.backbone.init_cfg.checkpoint' in message
+    assert 'std=[1.0, 1.0, 1.0]' in message and 'bgr_to_rgb=False' in message
+    assert 'data_preprocessor={{_base_.fishnet_preprocessor}}' in message
+    assert 'model.data_preprocessor.bgr_to_rgb=True' in message
+    cfg.model.data_preprocessor.update(
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True)
+    check_preprocessor(cfg)
+    # without pretrained weights any normalisation is the user's choice
+    check_preprocessor(
+        _with_fishnet(
+            'mmdet::faster_rcnn/faster-rcnn_r50-caffe_fpn_1x_coco.py',
+            tmp_path,
+            pretrained=False))
+
+
+def test_yolox_without_normalisation_is_named(tmp_path):
+    from mmfishnet.runtime.preflight import check_preprocessor
+    cfg = _with_fishnet(
+        'mmdet::yolox/yolox_s_8xb8-300e_coco.py', tmp_path, pretrained=True)
+    with pytest.raises(UserInputError, match='mean=None, std=None'):
+        check_preprocessor(cfg)
+
+
+def test_a_model_level_pretrained_is_checked_like_the_backbone_one(tmp_path):
+    cfg = Config.fromfile(
+        zoo_config('mmseg', 'fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py'))
+    cfg.model.backbone = dict(type='FishNet', arch='fishnet99')
+    with pytest.raises(UserInputError) as error:
+        check_pretrained_files(cfg)
+    assert "model.pretrained='open-mmlab://resnet50_v1c'" in str(error.value)
+    cfg.model.pretrained = str(tmp_path / 'fishnet99_in1k.pth')
+    with pytest.raises(FileNotFoundError) as missing:
+        check_pretrained_files(cfg)
+    assert '--cfg-options model.pretrained=PATH' in str(missing.value)
+    assert 'fishnet99_ckpt.tar' in str(missing.value)
+    cfg.model.pretrained = None
+    check_pretrained_files(cfg)

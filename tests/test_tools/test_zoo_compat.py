@@ -11,8 +11,8 @@ TOOL = REPO / 'tools' / 'analysis' / 'zoo_compat.py'
 COMPAT = {
     'mmdet': ('faster_rcnn', 'dino', 'detr', 'mask2former', 'rtmdet',
               'centernet', 'libra_rcnn', 'yolo'),
-    'mmseg': ('pspnet', 'deeplabv3plus', 'upernet', 'sem_fpn', 'ann',
-              'encnet', 'knet'),
+    'mmseg':
+    ('pspnet', 'deeplabv3plus', 'upernet', 'sem_fpn', 'ann', 'encnet', 'knet'),
 }
 
 
@@ -51,8 +51,7 @@ def test_the_family_runs_with_fishnet(toolbox, folder, tmp_path):
     assert ok, message
 
 
-def test_a_family_that_fails_is_reported_with_its_error(tmp_path,
-                                                        monkeypatch):
+def test_a_family_that_fails_is_reported_with_its_error(tmp_path, monkeypatch):
     monkeypatch.setitem(zoo.FAMILIES['mmdet'], 'faster_rcnn',
                         ('faster-rcnn_r50_fpn_1x_coco.py', 'c3_c5'))
     ok, message = zoo.walk('mmdet', 'faster_rcnn', str(tmp_path))
@@ -63,10 +62,9 @@ def test_a_family_that_fails_is_reported_with_its_error(tmp_path,
 
 def test_the_tool_prints_the_table(tmp_path, capsys):
     table = tmp_path / 'table.md'
-    code = zoo.main([
-        '--toolbox', 'mmseg', '--families', 'fcn', '--markdown',
-        str(table)
-    ])
+    code = zoo.main(
+        ['--toolbox', 'mmseg', '--families', 'fcn', '--markdown',
+         str(table)])
     assert code == 0
     assert '| mmseg | fcn | `fcn_r50-d8_4xb4-80k_ade20k-512x512.py` | ' \
         'seg_stride8 | ok |' in table.read_text()

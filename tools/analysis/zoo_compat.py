@@ -29,9 +29,11 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 
+from mmfishnet.runtime import adapt_config_to_cpu
 from mmfishnet.runtime.preflight import config_dicts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,11 +66,10 @@ RECIPES: Dict[str, Tuple[str, List[str]]] = {
         'backbone={{_base_.fishnet150.det_c5}}',
         'neck=dict(in_channels=[{{_base_.fishnet_channels.c5}}])'
     ]),
-    'c5': ('one-map necks: CTResNetNeck (CenterNet), DilatedEncoder (YOLOF)',
-           [
-               'backbone={{_base_.fishnet150.det_c5}}',
-               'neck=dict(in_channels={{_base_.fishnet_channels.c5}})'
-           ]),
+    'c5': ('one-map necks: CTResNetNeck (CenterNet), DilatedEncoder (YOLOF)', [
+        'backbone={{_base_.fishnet150.det_c5}}',
+        'neck=dict(in_channels={{_base_.fishnet_channels.c5}})'
+    ]),
     'yolov3': ('YOLOV3Neck (deepest map first)', [
         'backbone={{_base_.fishnet150.det_c3_c5}}',
         'neck=dict(in_channels={{_base_.fishnet_channels.c5_c3}})'
@@ -77,12 +78,12 @@ RECIPES: Dict[str, Tuple[str, List[str]]] = {
         'backbone={{_base_.fishnet150.det_c2_c5}}',
         'panoptic_head=dict(in_channels={{_base_.fishnet_channels.c2_c5}})'
     ]),
-    'seg_neck': ('mmseg necks on the four maps: FPN (Semantic FPN, '
-                 'PointRend)', [
-                     'pretrained=None',
-                     'backbone={{_base_.fishnet150.seg_c2_c5}}',
-                     'neck=dict(in_channels={{_base_.fishnet_channels.c2_c5}})'
-                 ]),
+    'seg_neck':
+    ('mmseg necks on the four maps: FPN (Semantic FPN, '
+     'PointRend)', [
+         'pretrained=None', 'backbone={{_base_.fishnet150.seg_c2_c5}}',
+         'neck=dict(in_channels={{_base_.fishnet_channels.c2_c5}})'
+     ]),
     'seg_maps': ('mmseg heads on the four maps: UPerNet, Mask2Former, '
                  'MaskFormer', [
                      'pretrained=None',
@@ -129,19 +130,16 @@ FAMILIES: Dict[str, Dict[str, Tuple[str, str]]] = {
         'atss': ('atss_r50_fpn_1x_coco.py', 'fpn'),
         'autoassign': ('autoassign_r50-caffe_fpn_1x_coco.py', 'fpn'),
         'boxinst': ('boxinst_r50_fpn_ms-90k_coco.py', 'fpn'),
-        'carafe': ('faster-rcnn_r50_fpn-carafe_1x_coco.py', 'fpn'),
         'cascade_rcnn': ('cascade-mask-rcnn_r50_fpn_1x_coco.py', 'fpn'),
-        'cascade_rpn': ('cascade-rpn_faster-rcnn_r50-caffe_fpn_1x_coco.py',
-                        'fpn'),
+        'cascade_rpn':
+        ('cascade-rpn_faster-rcnn_r50-caffe_fpn_1x_coco.py', 'fpn'),
         'centernet': ('centernet_r18_8xb16-crop512-140e_coco.py', 'c5'),
         'cityscapes': ('mask-rcnn_r50_fpn_1x_cityscapes.py', 'fpn'),
         'condinst': ('condinst_r50_fpn_ms-poly-90k_coco_instance.py', 'fpn'),
-        'conditional_detr': ('conditional-detr_r50_8xb2-50e_coco.py',
-                             'c5_list'),
+        'conditional_detr':
+        ('conditional-detr_r50_8xb2-50e_coco.py', 'c5_list'),
         'crowddet': ('crowddet-rcnn_r50_fpn_8xb2-30e_crowdhuman.py', 'fpn'),
         'dab_detr': ('dab-detr_r50_8xb2-50e_coco.py', 'c5_list'),
-        'dcn': ('faster-rcnn_r50_fpn_dpool_1x_coco.py', 'fpn'),
-        'dcnv2': ('faster-rcnn_r50_fpn_mdpool_1x_coco.py', 'fpn'),
         'ddod': ('ddod_r50_fpn_1x_coco.py', 'fpn'),
         'ddq': ('ddq-detr-4scale_r50_8xb2-12e_coco.py', 'c3_c5'),
         'deepfashion': ('mask-rcnn_r50_fpn_15e_deepfashion.py', 'fpn'),
@@ -151,8 +149,8 @@ FAMILIES: Dict[str, Dict[str, Tuple[str, str]]] = {
         'double_heads': ('dh-faster-rcnn_r50_fpn_1x_coco.py', 'fpn'),
         'dyhead': ('atss_r50_fpn_dyhead_1x_coco.py', 'fpn_then'),
         'dynamic_rcnn': ('dynamic-rcnn_r50_fpn_1x_coco.py', 'fpn'),
-        'empirical_attention': ('faster-rcnn_r50-attn0010_fpn_1x_coco.py',
-                                'fpn'),
+        'empirical_attention':
+        ('faster-rcnn_r50-attn0010_fpn_1x_coco.py', 'fpn'),
         'faster_rcnn': ('faster-rcnn_r50_fpn_1x_coco.py', 'fpn'),
         'fcos': ('fcos_r50-caffe_fpn_gn-head_1x_coco.py', 'fpn'),
         'foveabox': ('fovea_r50_fpn_4xb4-1x_coco.py', 'fpn'),
@@ -166,7 +164,6 @@ FAMILIES: Dict[str, Dict[str, Tuple[str, str]]] = {
         'gn+ws': ('mask-rcnn_r50_fpn_gn-ws-all_2x_coco.py', 'fpn'),
         'grid_rcnn': ('grid-rcnn_r50_fpn_gn-head_1x_coco.py', 'fpn'),
         'groie': ('mask-rcnn_r50_fpn_groie_1x_coco.py', 'fpn'),
-        'guided_anchoring': ('ga-faster-rcnn_r50-caffe_fpn_1x_coco.py', 'fpn'),
         'htc': ('htc_r50_fpn_1x_coco.py', 'fpn'),
         'instaboost': ('mask-rcnn_r50_fpn_instaboost-4x_coco.py', 'fpn'),
         'legacy_1.x': ('mask-rcnn_r50_fpn_1x_coco_v1.py', 'fpn'),
@@ -175,7 +172,6 @@ FAMILIES: Dict[str, Dict[str, Tuple[str, str]]] = {
         'mask2former': ('mask2former_r50_8xb2-lsj-50e_coco.py', 'mask2former'),
         'mask_rcnn': ('mask-rcnn_r50_fpn_1x_coco.py', 'fpn'),
         'maskformer': ('maskformer_r50_ms-16xb1-75e_coco.py', 'mask2former'),
-        'misc': ('d2_mask-rcnn_r50-caffe_fpn_ms-90k_coco.py', 'fpn'),
         'ms_rcnn': ('ms-rcnn_r50_fpn_1x_coco.py', 'fpn'),
         'nas_fcos': ('nas-fcos_r50-caffe_fpn_nashead-gn-head_4xb4-1x_coco.py',
                      'fpn'),
@@ -188,7 +184,6 @@ FAMILIES: Dict[str, Dict[str, Tuple[str, str]]] = {
         'pascal_voc': ('retinanet_r50_fpn_1x_voc0712.py', 'fpn'),
         'pisa': ('mask-rcnn_r50_fpn_pisa_1x_coco.py', 'fpn'),
         'point_rend': ('point-rend_r50-caffe_fpn_ms-1x_coco.py', 'fpn'),
-        'queryinst': ('queryinst_r50_fpn_1x_coco.py', 'fpn'),
         'reppoints': ('reppoints-moment_r50_fpn_1x_coco.py', 'fpn'),
         'resnet_strikes_back': ('mask-rcnn_r50-rsb-pre_fpn_1x_coco.py', 'fpn'),
         'retinanet': ('retinanet_r50_fpn_1x_coco.py', 'fpn'),
@@ -197,18 +192,18 @@ FAMILIES: Dict[str, Dict[str, Tuple[str, str]]] = {
         'sabl': ('sabl-retinanet_r50_fpn_1x_coco.py', 'fpn'),
         'scnet': ('scnet_r50_fpn_1x_coco.py', 'fpn'),
         'scratch': ('mask-rcnn_r50-scratch_fpn_gn-all_6x_coco.py', 'fpn'),
-        'seesaw_loss': ('mask-rcnn_r50_fpn_seesaw-loss_random-ms-2x_lvis-v1.py',
-                        'fpn'),
+        'seesaw_loss':
+        ('mask-rcnn_r50_fpn_seesaw-loss_random-ms-2x_lvis-v1.py', 'fpn'),
         'selfsup_pretrain': ('mask-rcnn_r50-swav-pre_fpn_1x_coco.py', 'fpn'),
-        'simple_copy_paste': (
-            'mask-rcnn_r50_fpn_rpn-2conv_4conv1fc_syncbn-all_32xb2-ssj-90k_'
-            'coco.py', 'fpn'),
+        'simple_copy_paste':
+        ('mask-rcnn_r50_fpn_rpn-2conv_4conv1fc_syncbn-all_32xb2-ssj-90k_'
+         'coco.py', 'fpn'),
         'solo': ('solo_r50_fpn_1x_coco.py', 'fpn'),
         'solov2': ('solov2_r50_fpn_1x_coco.py', 'fpn'),
         'sparse_rcnn': ('sparse-rcnn_r50_fpn_1x_coco.py', 'fpn'),
-        'strong_baselines': (
-            'mask-rcnn_r50_fpn_rpn-2conv_4conv1fc_syncbn-all_lsj-50e_coco.py',
-            'fpn'),
+        'strong_baselines':
+        ('mask-rcnn_r50_fpn_rpn-2conv_4conv1fc_syncbn-all_lsj-50e_coco.py',
+         'fpn'),
         'tood': ('tood_r50_fpn_1x_coco.py', 'fpn'),
         'v3det': ('faster_rcnn_r50_fpn_8x4_sample1e-3_mstrain_v3det_2x.py',
                   'fpn'),
@@ -224,22 +219,22 @@ FAMILIES: Dict[str, Dict[str, Tuple[str, str]]] = {
         'apcnet': ('apcnet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
         'ccnet': ('ccnet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
         'danet': ('danet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
-        'deeplabv3': ('deeplabv3_r50-d8_4xb4-80k_ade20k-512x512.py',
-                      'seg_stride8'),
+        'deeplabv3':
+        ('deeplabv3_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
         'deeplabv3plus': ('deeplabv3plus_r50-d8_4xb4-80k_ade20k-512x512.py',
                           'seg_deeplabv3plus'),
         'dmnet': ('dmnet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
         'dnlnet': ('dnl_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
-        'emanet': ('emanet_r50-d8_4xb2-80k_cityscapes-769x769.py',
-                   'seg_stride8'),
+        'emanet':
+        ('emanet_r50-d8_4xb2-80k_cityscapes-769x769.py', 'seg_stride8'),
         'encnet': ('encnet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_enc'),
         'fcn': ('fcn_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
         'gcnet': ('gcnet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
         'isanet': ('isanet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
-        'knet': ('knet-s3_r50-d8_fcn_8xb2-adamw-80k_ade20k-512x512.py',
-                 'seg_knet'),
-        'mask2former': ('mask2former_r50_8xb2-160k_ade20k-512x512.py',
-                        'seg_maps'),
+        'knet':
+        ('knet-s3_r50-d8_fcn_8xb2-adamw-80k_ade20k-512x512.py', 'seg_knet'),
+        'mask2former':
+        ('mask2former_r50_8xb2-160k_ade20k-512x512.py', 'seg_maps'),
         'maskformer': ('maskformer_r50-d32_8xb2-160k_ade20k-512x512.py',
                        'seg_maps'),
         'nonlocal_net': ('nonlocal_r50-d8_4xb4-80k_ade20k-512x512.py',
@@ -253,70 +248,70 @@ FAMILIES: Dict[str, Dict[str, Tuple[str, str]]] = {
     },
 }
 
-_NO_RESNET = 'no ResNet config: its folder shows another backbone'
-_VIDEO = ('a video model (tracking / video instance segmentation): its '
-          'inputs are TrackDataSample sequences; its detector is a family '
-          'walked here (Faster R-CNN, YOLOX, Mask R-CNN, Mask2Former)')
-_TEXT = ('needs a BERT language model from the HuggingFace hub at build '
-         'time (a download)')
-_TEACHER = ('knowledge distillation: builds a teacher from a checkpoint '
-            'URL at build time (a download)')
+# (reason, config folders) of the folders the walk leaves out
+_MMDET_LEFT_OUT = [
+    ('no ResNet config: its folder shows another backbone',
+     ('convnext', 'cornernet', 'centripetalnet', 'efficientnet', 'hrnet',
+      'pvt', 'regnet', 'res2net', 'resnest', 'swin', 'ssd')),
+    ('a video model (tracking or video instance segmentation): its inputs '
+     'are TrackDataSample sequences; its detector is a family walked here '
+     '(Faster R-CNN, YOLOX, Mask R-CNN, Mask2Former)',
+     ('bytetrack', 'deepsort', 'mask2former_vis', 'masktrack_rcnn', 'ocsort',
+      'qdtrack', 'sort', 'strongsort')),
+    ('needs a BERT language model from the HuggingFace hub at build time '
+     '(a download)', ('glip', 'grounding_dino', 'mm_grounding_dino')),
+    ('knowledge distillation: builds its teacher from a checkpoint URL at '
+     'build time (a download)', ('ld', 'lad')),
+    ('dataset and schedule fragments, no model', ('common', 'dsdl')),
+    ('a re-identification model for the trackers, not a detector', ('reid', )),
+    ('DetectoRS: its recursive feature pyramid feeds FPN outputs back into '
+     'ResNet stages (rfp_backbone), so the backbone cannot be swapped',
+     ('detectors', )),
+    ("TridentNet: its RoI head expects the three branches of "
+     "TridentResNet's shared-weight stage", ('tridentnet', )),
+    ('Fast R-CNN needs precomputed proposals in every data sample; its heads '
+     'are the Faster R-CNN ones walked', ('fast_rcnn', )),
+    ('semi-supervised: inputs are dicts of teacher and student branches; its '
+     'detector is Faster R-CNN', ('soft_teacher', )),
+    ('needs the timm package for its backbone', ('timm_example', )),
+    ('Detectron2Wrapper configs: detectron2 (not installed) builds the model',
+     ('misc', )),
+    ('mmcv implements its CARAFE upsampling for CUDA only', ('carafe', )),
+    ("mmcv implements Guided Anchoring's masked convolution for CUDA only",
+     ('guided_anchoring', )),
+    ('its configs put (modulated) deformable convolutions into the ResNet, '
+     'which FishNet replaces, or use deformable RoI pooling, which mmcv '
+     'implements for CUDA only', ('dcn', 'dcnv2')),
+    ("its ResNet config fails the same way on the CPU with untrained "
+     "weights: predict pastes a mask whose box lies outside the image (an "
+     "empty torch.arange in mmdet's CPU mask pasting)", ('queryinst', )),
+]
+_MMSEG_LEFT_OUT = [
+    ('no ResNet config: its folder shows another backbone',
+     ('beit', 'bisenetv2', 'cgnet', 'convnext', 'ddrnet', 'dpt', 'erfnet',
+      'fastscnn', 'hrnet', 'mae', 'mobilenet_v2', 'mobilenet_v3', 'pidnet',
+      'poolformer', 'resnest', 'segformer', 'segmenter', 'segnext', 'setr',
+      'stdc', 'swin', 'twins', 'unet', 'vit')),
+    ('BiSeNetV1 is a whole network: its ResNet-18 is the context path inside '
+     'the BiSeNetV1 backbone', ('bisenetv1', )),
+    ('ICNet is a whole network: its ResNet sits inside the ICNet backbone '
+     '(backbone_cfg) at three input scales', ('icnet', )),
+    ('its ResNet configs cascade two decode heads, a list that a child '
+     'config replaces rather than merges', ('ocrnet', )),
+    ('JPU asserts a tuple of three in_channels for ResNet stages 2-4',
+     ('fastfcn', )),
+    ('needs CLIP weights at build time (a download)', ('san', )),
+    ('needs Stable Diffusion weights at build time (a download)', ('vpd', )),
+    ('dataset fragments, no model', ('dsdl', )),
+]
 LEFT_OUT: Dict[str, Dict[str, str]] = {
-    'mmdet': {
-        **{
-            folder: _NO_RESNET
-            for folder in ('convnext', 'cornernet', 'centripetalnet',
-                           'efficientnet', 'hrnet', 'pvt', 'regnet',
-                           'res2net', 'resnest', 'swin', 'ssd')
-        },
-        **{
-            folder: _VIDEO
-            for folder in ('bytetrack', 'deepsort', 'mask2former_vis',
-                           'masktrack_rcnn', 'ocsort', 'qdtrack', 'sort',
-                           'strongsort')
-        },
-        **{
-            folder: _TEXT
-            for folder in ('glip', 'grounding_dino', 'mm_grounding_dino')
-        },
-        'ld': _TEACHER,
-        'lad': _TEACHER,
-        'common': 'dataset and schedule fragments, no model',
-        'dsdl': 'dataset fragments, no model',
-        'reid': 'a re-identification model for the trackers, not a detector',
-        'detectors': ('DetectoRS: its recursive feature pyramid feeds FPN '
-                      'outputs back into ResNet stages (rfp_backbone), so the '
-                      'backbone cannot be swapped'),
-        'tridentnet': ('TridentNet: its RoI head expects the three branches '
-                       "of TridentResNet's shared-weight stage"),
-        'fast_rcnn': ('Fast R-CNN needs precomputed proposals in every data '
-                      'sample; its heads are the Faster R-CNN ones walked'),
-        'soft_teacher': ('semi-supervised: inputs are dicts of teacher and '
-                         'student branches; its detector is Faster R-CNN'),
-        'timm_example': 'needs the timm package for its backbone',
-    },
-    'mmseg': {
-        **{
-            folder: _NO_RESNET
-            for folder in ('beit', 'bisenetv2', 'cgnet', 'convnext', 'ddrnet',
-                           'dpt', 'erfnet', 'fastscnn', 'hrnet', 'mae',
-                           'mobilenet_v2', 'mobilenet_v3', 'pidnet',
-                           'poolformer', 'resnest', 'segformer', 'segmenter',
-                           'segnext', 'setr', 'stdc', 'swin', 'twins', 'unet',
-                           'vit')
-        },
-        'bisenetv1': ('BiSeNetV1 is a whole network: its ResNet-18 is the '
-                      'context path inside the BiSeNetV1 backbone'),
-        'icnet': ('ICNet is a whole network: its ResNet sits inside the '
-                  'ICNet backbone (backbone_cfg) at three input scales'),
-        'ocrnet': ('its ResNet configs cascade two decode heads, a list that '
-                   'a child config replaces rather than merges'),
-        'fastfcn': ('JPU asserts a tuple of three in_channels for ResNet '
-                    'stages 2-4'),
-        'san': 'needs CLIP weights at build time (a download)',
-        'vpd': 'needs Stable Diffusion weights at build time (a download)',
-        'dsdl': 'dataset fragments, no model',
-    },
+    toolbox: {
+        folder: reason
+        for reason, folders in left_out
+        for folder in folders
+    }
+    for toolbox, left_out in (('mmdet', _MMDET_LEFT_OUT), ('mmseg',
+                                                           _MMSEG_LEFT_OUT))
 }
 
 IMAGE_SHAPE = (3, 96, 128)  # C, H, W of the two random images
@@ -328,9 +323,6 @@ IMAGE_SHAPES = {
     'ddq': (3, 256, 320),
     'ddod': (3, 384, 384),
 }
-# mmcv's MaskedConv2d (Guided Anchoring) predicts one image at a time, as
-# the config's test batch of 1 does
-PREDICT_ONE_BY_ONE = ('guided_anchoring', )
 NARROW = 0.25
 # Proposals and detections per image kept by the walk (upstream: 1000-2000)
 MAX_PROPOSALS = 100
@@ -399,12 +391,16 @@ def _mmdet_batch(model, cfg: Config, shape: Tuple[int, int, int]) -> dict:
     """Two random images with 3 and 2 boxes, their masks if the model
     predicts masks, and semantic maps (for HTC, SCNet, Panoptic FPN)."""
     from mmdet.testing import demo_mm_inputs
-    return demo_mm_inputs(
+    batch = demo_mm_inputs(
         2,
         shape,
         num_items=[3, 2],
         with_mask='mask' in str(cfg.model.to_dict()),
         with_semantic=True)
+    num_classes = _num_classes(model)
+    for sample in batch['data_samples']:
+        sample.gt_instances.labels %= num_classes
+    return batch
 
 
 def _mmseg_batch(model, cfg: Config, shape: Tuple[int, int, int]) -> dict:
@@ -427,14 +423,18 @@ def _mmseg_batch(model, cfg: Config, shape: Tuple[int, int, int]) -> dict:
 
 
 def _num_classes(model) -> int:
-    head = model.decode_head
-    head = head[-1] if isinstance(head, torch.nn.ModuleList) else head
-    return head.num_classes
+    """The fewest classes any head of ``model`` predicts."""
+    return min(m.num_classes for m in model.modules()
+               if isinstance(getattr(m, 'num_classes', None), int)
+               and m.num_classes > 0)
 
 
-def prepare(cfg: Config, toolbox: str, shape: Tuple[int, int,
-                                                     int]) -> None:
-    """What the walk changes beyond the recipe, for its speed on a CPU."""
+def prepare(cfg: Config, toolbox: str, shape: Tuple[int, int, int]) -> None:
+    """What the walk changes beyond the recipe: the CPU fallbacks of the
+    project's tools (BN for SyncBN), and for speed fewer proposals, no batch
+    augmentation and mmseg's training pad at the image size."""
+    if not torch.cuda.is_available():
+        adapt_config_to_cpu(cfg)
     for part in ('train_cfg', 'test_cfg'):
         for _, node in config_dicts(cfg.model.get(part), part):
             for key in ('nms_pre', 'max_per_img'):
@@ -449,18 +449,25 @@ def prepare(cfg: Config, toolbox: str, shape: Tuple[int, int,
 
 def run_config(path: str,
                toolbox: str,
-               shape: Tuple[int, int, int] = IMAGE_SHAPE,
-               one_by_one: bool = False) -> None:
+               shape: Tuple[int, int, int] = IMAGE_SHAPE) -> None:
     """Build the model of the config file ``path`` and run one loss +
-    backward and one predict (``one_by_one``: a predict per image) on two
-    random images of ``shape`` (raises on failure)."""
+    backward and one predict on two random images of ``shape`` (raises on
+    failure)."""
     from mmfishnet.runtime import check_neck_channels
     cfg = Config.fromfile(path)
     check_neck_channels(cfg)
     prepare(cfg, toolbox, shape)
     init_default_scope(cfg.get('default_scope', toolbox))
     registry = __import__(f'{toolbox}.registry', fromlist=['MODELS']).MODELS
+    # no weights are loaded (the walk is offline): the rest initialises as
+    # a Runner does it (Sparse R-CNN's proposal boxes need it)
+    cfg.model.pop('pretrained', None)
+    if isinstance(cfg.model.get('backbone'), dict):
+        cfg.model.backbone.pop('init_cfg', None)
     model = registry.build(cfg.model)
+    model.init_weights()
+    # what the training loop tells epoch-dependent heads (TOOD)
+    MessageHub.get_current_instance().update_info('epoch', 0)
     batch = (_mmdet_batch if toolbox == 'mmdet' else _mmseg_batch)(model, cfg,
                                                                    shape)
     model.train()
@@ -471,14 +478,9 @@ def run_config(path: str,
     if not torch.isfinite(loss):
         raise RuntimeError(f'the loss is {loss.item()}')
     model.eval()
-    batches = [{k: v[i:i + 1]
-                for k, v in batch.items()}
-               for i in range(2)] if one_by_one else [batch]
-    results = []
     with torch.no_grad():
-        for images in batches:
-            data = model.data_preprocessor(images, False)
-            results += model(**data, mode='predict')
+        data = model.data_preprocessor(batch, False)
+        results = model(**data, mode='predict')
     if len(results) != 2:
         raise RuntimeError(f'predict gave {len(results)} results for 2 images')
 
@@ -505,8 +507,7 @@ def walk(toolbox: str,
         with open(path, 'w') as f:
             f.write(user_config(toolbox, upstream, recipe, fragment, with_aux))
     try:
-        run_config(path, toolbox, IMAGE_SHAPES.get(folder, IMAGE_SHAPE),
-                   folder in PREDICT_ONE_BY_ONE)
+        run_config(path, toolbox, IMAGE_SHAPES.get(folder, IMAGE_SHAPE))
     except Exception as e:  # the table reports every failure
         if verbose:
             traceback.print_exc()
@@ -518,7 +519,9 @@ def walk(toolbox: str,
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument(
-        '--toolbox', nargs='+', default=['mmdet', 'mmseg'],
+        '--toolbox',
+        nargs='+',
+        default=['mmdet', 'mmseg'],
         choices=list(FAMILIES))
     parser.add_argument(
         '--families', nargs='+', help='config folders (default: all)')
@@ -543,10 +546,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                 failed += not ok
                 config, recipe = FAMILIES[toolbox][folder]
                 rows.append((toolbox, folder, config, recipe, message))
-                print(f'{toolbox} {folder}: {message} '
-                      f'({time.perf_counter() - start:.1f} s)', flush=True)
-    table = ['| toolbox | family | config | recipe | result |',
-             '|---|---|---|---|---|']
+                print(
+                    f'{toolbox} {folder}: {message} '
+                    f'({time.perf_counter() - start:.1f} s)',
+                    flush=True)
+    table = [
+        '| toolbox | family | config | recipe | result |',
+        '|---|---|---|---|---|'
+    ]
     table += [f'| {t} | {f} | `{c}` | {r} | {m} |' for t, f, c, r, m in rows]
     for toolbox in args.toolbox:
         for folder, reason in sorted(LEFT_OUT[toolbox].items()):

@@ -12,7 +12,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
-from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -302,15 +301,17 @@ class FishNet(BaseModule):
                 raise ValueError('FishNet: init_cfg and pretrained cannot be '
                                  'set at the same time; keep init_cfg')
             if not isinstance(pretrained, str):
-                raise TypeError('FishNet: pretrained must be a str (a '
-                                f'checkpoint path) or None, got {pretrained!r}')
+                raise TypeError(
+                    'FishNet: pretrained must be a str (a '
+                    f'checkpoint path) or None, got {pretrained!r}')
             check_not_other_zoo(pretrained, 'pretrained')
             warnings.warn('DeprecationWarning: pretrained is deprecated, '
                           'please use "init_cfg" instead')
             return dict(type='Pretrained', checkpoint=pretrained, prefix=None)
         if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
             check_not_other_zoo(
-                init_cfg.get('checkpoint'), 'model.backbone.init_cfg.checkpoint')
+                init_cfg.get('checkpoint'),
+                'model.backbone.init_cfg.checkpoint')
         return init_cfg
 
     @classmethod
@@ -535,8 +536,7 @@ class FishNet(BaseModule):
                         for name in self.stage_names[self.num_stages:])
         load_state(
             self,
-            state,
-            f'FishNet(arch={self.arch_name!r}, out_indices='
+            state, f'FishNet(arch={self.arch_name!r}, out_indices='
             f'{self.out_indices})',
             checkpoint,
             unused=unbuilt)
