@@ -30,4 +30,6 @@ model = dict(
         in_channels=[64, 64, 64, 64],
         channels=64,
         num_classes=11,
-        loss_decode=dict(class_weight={{_base_.camvid_class_weight}})))
+        loss_decode=dict(
+            type='ClassWeightedCrossEntropyLoss',
+            class_weight={{_base_.camvid_class_weight}})))

@@ -9,7 +9,8 @@
 #   oldest            torch 2.1.2 + torchvision 0.16.2, numpy 1.26, mmcv 2.1.0 built with C++17
 #                     (the stack OpenMMLab's prebuilt mmcv 2.1.0 wheels are made for)
 # Both get mmengine 0.10.7, mmcv 2.1.0 with its compiled ops, mmdet 3.3.0,
-# mmpretrain 1.2.0, mmsegmentation 1.2.2, pycocotools, pytest, flake8, isort, yapf and mmfishnet in
+# mmpretrain 1.2.0, mmsegmentation 1.2.2, pycocotools, scikit-learn, scikit-image, pytest, flake8,
+# isort, yapf and mmfishnet in
 # editable mode; the newest stack also gets onnx, onnxscript and onnxruntime
 # (tools/deployment/). It is
 # idempotent: when nothing changed, a re-run only checks the imports. mmcv 2.1.0
@@ -164,10 +165,12 @@ fi
 "${pip[@]}" addict packaging Pillow pyyaml regex yapf "$OPENCV_SPEC" "$NUMPY_SPEC"
 
 log "installing mmdet $MMDET_VERSION, mmpretrain $MMPRETRAIN_VERSION, mmsegmentation $MMSEG_VERSION, pycocotools, pytest, linters"
-# mmseg.utils imports ftfy and regex without declaring them
+# mmseg.utils imports ftfy and regex without declaring them; scikit-learn
+# (PAA) and scikit-image (BoxInst) are mmdet's optional dependencies that
+# the zoo walk (tools/analysis/zoo_compat.py) needs
 "${pip[@]}" "mmdet==$MMDET_VERSION" "mmpretrain==$MMPRETRAIN_VERSION" \
   "mmsegmentation==$MMSEG_VERSION" ftfy regex pycocotools pytest \
-  flake8 isort yapf \
+  flake8 isort yapf scikit-learn scikit-image \
   "$NUMPY_SPEC" "$OPENCV_SPEC"
 
 if [[ -n $DEPLOY_SPECS ]]; then

@@ -231,3 +231,25 @@ def test_a_model_level_pretrained_is_checked_like_the_backbone_one(tmp_path):
     assert 'fishnet99_ckpt.tar' in str(missing.value)
     cfg.model.pretrained = None
     check_pretrained_files(cfg)
+
+
+def test_training_with_wrong_neck_channels_stops_before_the_model(tmp_path):
+    config = tmp_path / 'user.py'
+    config.write_text(
+        "_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py']\n"
+        "custom_imports = dict(imports=['mmfishnet'])\n"
+        "model = dict(backbone=dict(_delete_=True, type='FishNet'))\n")
+    result = subprocess.run(
+        [sys.executable,
+         str(REPO / 'tools' / 'train.py'),
+         str(config)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith('error: the FishNet backbone')
+    assert ('Set model.neck.in_channels=[320, 832, 1600, 2112] (not [256, '
+            '512, 1024, 2048])') in last
+    assert 'Traceback' not in result.stderr

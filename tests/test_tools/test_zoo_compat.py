@@ -69,3 +69,19 @@ def test_the_tool_prints_the_table(tmp_path, capsys):
     assert '| mmseg | fcn | `fcn_r50-d8_4xb4-80k_ade20k-512x512.py` | ' \
         'seg_stride8 | ok |' in table.read_text()
     assert '1 of 1 families ran' in capsys.readouterr().out
+
+
+def test_docs_show_every_recipe_line_verbatim():
+    page = (REPO / 'docs' / 'backbone.md').read_text()
+    for name, (_, lines) in zoo.RECIPES.items():
+        for line in lines:
+            assert f'`{line}`' in page, (name, line)
+    assert f'`{zoo.SEG_AUX}`' in page
+    assert zoo.PREPROCESSOR in page
+
+
+def test_the_compatibility_table_lists_every_family():
+    page = (REPO / 'docs' / 'zoo_compat.md').read_text()
+    for toolbox in zoo.FAMILIES:
+        for folder in (*zoo.FAMILIES[toolbox], *zoo.LEFT_OUT[toolbox]):
+            assert f'| {toolbox} | {folder} |' in page, folder

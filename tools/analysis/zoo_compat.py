@@ -319,8 +319,8 @@ IMAGE_SHAPE = (3, 96, 128)  # C, H, W of the two random images
 # queries among the encoder's positions (more than 900 of them); DDOD's
 # deformable convs want 3x3 positions at stride 128
 IMAGE_SHAPES = {
-    'dino': (3, 256, 320),
-    'ddq': (3, 256, 320),
+    'dino': (3, 224, 256),
+    'ddq': (3, 224, 256),
     'ddod': (3, 384, 384),
 }
 NARROW = 0.25
@@ -466,8 +466,11 @@ def run_config(path: str,
         cfg.model.backbone.pop('init_cfg', None)
     model = registry.build(cfg.model)
     model.init_weights()
-    # what the training loop tells epoch-dependent heads (TOOD)
-    MessageHub.get_current_instance().update_info('epoch', 0)
+    # what the training loop tells epoch- and iteration-dependent heads
+    # (TOOD, BoxInst)
+    hub = MessageHub.get_current_instance()
+    hub.update_info('epoch', 0)
+    hub.update_info('iter', 0)
     batch = (_mmdet_batch if toolbox == 'mmdet' else _mmseg_batch)(model, cfg,
                                                                    shape)
     model.train()

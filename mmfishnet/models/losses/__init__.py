@@ -1,0 +1,3 @@
+from .cross_entropy import ClassWeightedCrossEntropyLoss
+
+__all__ = ['ClassWeightedCrossEntropyLoss']
