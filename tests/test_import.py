@@ -16,13 +16,14 @@ import numpy, torch, torchvision
 import mmcv, mmcv.ops, mmengine, mmengine.runner, mmengine.fileio
 import mmdet, mmdet.models, mmdet.registry
 import mmpretrain, mmpretrain.models, mmpretrain.registry
+import mmseg, mmseg.datasets, mmseg.models, mmseg.registry
 from mmcv.utils import ext_loader
 from mmengine.fileio.backends import registry_utils
 from mmengine.registry import Registry
 from mmengine.runner.checkpoint import CheckpointLoader
 
 PACKAGES = ('torch', 'torchvision', 'numpy', 'mmcv', 'mmengine', 'mmdet',
-            'mmpretrain')
+            'mmpretrain', 'mmseg')
 
 
 def snapshot():
@@ -92,5 +93,5 @@ def test_import_changes_nothing_but_registries():
     assert {
         'FishNet', 'FishNetClsHead', 'CheckpointSafetyHook',
         'ChannelsLastHook', 'MixedPrecisionOptimWrapper', 'AutocastValLoop',
-        'TinyImageNet'
+        'TinyImageNet', 'CamVidDataset', 'ClassWeightedCrossEntropyLoss'
     } <= set(report['registered'])

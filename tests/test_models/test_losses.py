@@ -26,8 +26,9 @@ def test_the_weighted_mean_is_pytorchs_over_the_pixels_kept():
     loss = ClassWeightedCrossEntropyLoss(class_weight=WEIGHTS)
     expected = F.cross_entropy(
         logits, labels, weight=torch.tensor(WEIGHTS), ignore_index=255)
-    assert loss(logits, labels, ignore_index=255) == pytest.approx(
-        expected.item(), rel=1e-6)
+    assert loss(
+        logits, labels, ignore_index=255) == pytest.approx(
+            expected.item(), rel=1e-6)
     with pytest.raises(IndexError):  # what it replaces
         CrossEntropyLoss(class_weight=WEIGHTS)(
             logits, labels, ignore_index=255)
@@ -35,7 +36,8 @@ def test_the_weighted_mean_is_pytorchs_over_the_pixels_kept():
 
 def test_per_pixel_weights_of_a_sampler_count_in_the_mean():
     logits, labels = logits_and_labels()
-    pixel = torch.rand(labels.shape, generator=torch.Generator().manual_seed(1))
+    pixel = torch.rand(
+        labels.shape, generator=torch.Generator().manual_seed(1))
     loss = ClassWeightedCrossEntropyLoss(class_weight=WEIGHTS)
     per_pixel = F.cross_entropy(
         logits,

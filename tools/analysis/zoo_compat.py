@@ -563,11 +563,30 @@ def main(argv: Optional[List[str]] = None) -> int:
             if args.families is None:
                 table.append(f'| {toolbox} | {folder} | | | left out: '
                              f'{reason} |')
+    summary = f'{len(rows) - failed} of {len(rows)} families ran'
     print('\n'.join(table))
-    print(f'{len(rows) - failed} of {len(rows)} families ran')
+    print(summary)
     if args.markdown:
-        Path(args.markdown).write_text('\n'.join(table) + '\n')
+        Path(args.markdown).write_text(
+            page_header(summary) + '\n'.join(table) + '\n')
     return 1 if failed else 0
+
+
+def page_header(summary: str) -> str:
+    """The heading and provenance of the markdown page."""
+    import mmdet
+    import mmseg
+    command = ' '.join(['python tools/analysis/zoo_compat.py', *sys.argv[1:]])
+    return (
+        '# FishNet in the model zoos of mmdet and mmseg\n\n'
+        'One ResNet config of every config folder of the installed mmdet '
+        f'{mmdet.__version__} and mmseg {mmseg.__version__}, with FishNet '
+        'swapped in by the lines of [backbone.md](backbone.md#the-lines-for-'
+        'each-neck-and-head), one loss + backward + predict on two random '
+        f'images on the CPU (torch {torch.__version__}), '
+        f'{time.strftime("%Y-%m-%d")}: {summary}. Folders the walk leaves '
+        'out say why. Made by\n\n'
+        f'```bash\n{command}\n```\n\n')
 
 
 if __name__ == '__main__':
