@@ -10,7 +10,8 @@ pytest.importorskip('mmseg')
 
 SEG_CONFIGS = sorted(
     p.name for p in (REPO / 'configs').glob('*fish*_*x*.py')
-    if p.name.startswith(('fpn_', 'upernet_')))
+    if p.name.startswith(('fpn_', 'upernet_', 'pspnet_', 'deeplabv3plus_',
+                          'mask2former_')) and 'coco' not in p.name)
 
 
 def test_all_segmentation_configs_are_found():
@@ -21,6 +22,9 @@ def test_all_segmentation_configs_are_found():
         'upernet_fishnet150_4xb4-160k_ade20k-512x512.py',
         'upernet_fishnet150_4xb2-80k_cityscapes-512x1024.py',
         'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py',
+        'pspnet_fishnet150_4xb4-80k_ade20k-512x512.py',
+        'deeplabv3plus_fishnet150_4xb4-80k_ade20k-512x512.py',
+        'mask2former_fishnet150_8xb2-160k_ade20k-512x512.py',
     }
 
 
@@ -43,15 +47,15 @@ def build_segmentor(name):
 def test_segmentor_loss_and_predict(name):
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
+
+    from mmfishnet.runtime import check_neck_channels
     cfg, model = build_segmentor(name)
     model.init_weights()
     backbone_channels = model.backbone.out_channels
     if model.with_neck:
         assert list(model.neck.in_channels) == backbone_channels
-    else:  # UPerNet: the head reads the backbone maps directly
-        assert list(model.decode_head.in_channels) == backbone_channels
-        aux = model.auxiliary_head
-        assert aux.in_channels == backbone_channels[aux.in_index]
+    else:  # the heads read the backbone maps by in_index: the check agrees
+        check_neck_channels(cfg)
     num_classes = model.decode_head.num_classes
     torch.manual_seed(0)
     images = torch.rand(2, 3, 96, 128) * 255

@@ -1,20 +1,25 @@
 """Walk the installed mmdet and mmseg model zoos with FishNet swapped in.
 
     python tools/analysis/zoo_compat.py [--toolbox mmdet mmseg]
-        [--families faster_rcnn dino ...] [--markdown TABLE.md]
+        [--families faster_rcnn dino ...] [--markdown docs/zoo_compat.md]
+        [--upstream] [--verbose]
 
 For every model family (one representative ResNet config per config folder
 of the installed mmdet 3.3 / mmseg 1.2; ``LEFT_OUT`` says which folders are
 not walked and why) this writes a user config with the recipe lines of
 ``docs/backbone.md`` (``RECIPES``) beside ``configs/_base_/fishnet.py``,
-builds the model, and runs one loss + backward and one predict on two
-random images on the CPU. The backbone is a quarter-width FishNet-99 without
-pretrained weights (the fragment with ``widen_factor=0.25`` and its channels
-scaled, same variable names; BN in training mode, as there are no ImageNet
-statistics to keep), so that the walk takes minutes; batch
-augmentations are switched off and mmseg's training pad size is the image
-size, and at most 100 proposals and detections per image are kept, for
-the same reason. Prints ``family | config | recipe | result``.
+builds and initialises the model as a Runner does, and runs one loss +
+backward and one predict on two random images on the CPU, after the channel
+check of ``tools/train.py``. Prints ``family | config | recipe | result``;
+``--upstream`` runs the upstream configs themselves instead (their ResNet),
+to tell a family's own CPU limits from FishNet's.
+
+So that the walk takes minutes, the backbone is a quarter-width FishNet-99
+without pretrained weights (the fragment with ``widen_factor=0.25`` and its
+channels scaled, same variable names; BN in training mode, as there are no
+ImageNet statistics to keep), at most 100 proposals and detections per image
+are kept, batch augmentations are off and mmseg's training pad is the image
+size. The CPU fallbacks of the project's tools apply (BN for SyncBN).
 """
 import argparse
 import os.path as osp
@@ -40,13 +45,14 @@ REPO = Path(__file__).resolve().parents[2]
 FRAGMENT = REPO / 'configs' / '_base_' / 'fishnet.py'
 
 # The lines of a user's ``model = dict(...)`` for each kind of neck or head;
-# docs/backbone.md shows them verbatim (tests/test_docs.py checks it).
+# docs/backbone.md shows them verbatim (tests/test_tools/test_zoo_compat.py
+# checks it).
 PREPROCESSOR = 'data_preprocessor={{_base_.fishnet_preprocessor}}'
 SEG_AUX = ('auxiliary_head=dict(in_index=2, '
            'in_channels={{_base_.fishnet_channels.c4}})')
 RECIPES: Dict[str, Tuple[str, List[str]]] = {
-    'fpn': ('FPN, PAFPN, NAS-FPN, FPG, CARAFE, YOLACT (any neck that takes '
-            'the four maps of strides 4-32)', [
+    'fpn': ('FPN, PAFPN, NAS-FPN, FPG, YOLACT (any neck that takes the '
+            'four maps of strides 4-32)', [
                 'backbone={{_base_.fishnet150.det_c2_c5}}',
                 'neck=dict(in_channels={{_base_.fishnet_channels.c2_c5}})'
             ]),
