@@ -14,12 +14,11 @@ import mmfishnet  # noqa: F401 (registers FishNet and the hooks)
 from mmfishnet.checkpoint import trust_checkpoints
 from mmfishnet.runtime import (AMP_DTYPES, MEMORY_FORMATS, adapt_config_to_cpu,
                                add_checkpoint_safety_hook, check_neck_channels,
-                               enable_amp, enable_compile,
+                               check_preprocessor, enable_amp, enable_compile,
                                init_cpu_distributed, set_memory_format)
 from mmfishnet.runtime.preflight import (check_config_path,
                                          check_dataset_files,
                                          check_fishnet_args,
-                                         check_preprocessor,
                                          check_pretrained_files,
                                          user_errors_exit)
 

@@ -52,12 +52,15 @@ def test_the_family_runs_with_fishnet(toolbox, folder, tmp_path):
 
 
 def test_a_family_that_fails_is_reported_with_its_error(tmp_path, monkeypatch):
+    # a recipe that forgets the neck's channels
+    monkeypatch.setitem(zoo.RECIPES, 'backbone_only',
+                        ('', ['backbone={{_base_.fishnet150.det_c2_c5}}']))
     monkeypatch.setitem(zoo.FAMILIES['mmdet'], 'faster_rcnn',
-                        ('faster-rcnn_r50_fpn_1x_coco.py', 'c3_c5'))
+                        ('faster-rcnn_r50_fpn_1x_coco.py', 'backbone_only'))
     ok, message = zoo.walk('mmdet', 'faster_rcnn', str(tmp_path))
     assert not ok
     # the check stops the wrong channels before the model runs
-    assert 'model.neck.in_channels' in message
+    assert 'Set model.neck.in_channels=[80, 208, 400, 528]' in message
 
 
 def test_the_tool_prints_the_table(tmp_path, capsys):
