@@ -1,8 +1,8 @@
 # FishNet backbones for MMDetection, MMSegmentation and MMPretrain configs.
-# Variables only, every name starting with `fishnet`: this file sits in
-# `_base_` beside any upstream config, whatever hooks, imports or runtime
-# settings that config has. The recipe (docs/backbone.md gives the lines for
-# every neck and head):
+# Variables only, every name starting with `fishnet` or `fishnext`: this file
+# sits in `_base_` beside any upstream config, whatever hooks, imports or
+# runtime settings that config has. The recipe (docs/backbone.md gives the
+# lines for every neck and head):
 #
 #   _base_ = ['mmdet::cascade_rcnn/cascade-mask-rcnn_r50_fpn_1x_coco.py',
 #             'path/to/mmfishnet/configs/_base_/fishnet.py']
