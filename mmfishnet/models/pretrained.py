@@ -99,7 +99,8 @@ def arch_of_state(state: Dict[str, Tensor],
     return matches[0] if len(matches) == 1 else None
 
 
-def _strip(state: Dict[str, Tensor], prefix: str) -> Dict[str, Tensor]:
+def strip_prefix(state: Dict[str, Tensor], prefix: str) -> Dict[str, Tensor]:
+    """The weights of ``state`` under ``prefix``, without it."""
     return {
         k[len(prefix):]: v
         for k, v in state.items() if k.startswith(prefix)
@@ -146,7 +147,7 @@ def read_weights(
     elif prefix is None:
         prefix = part if any(k.startswith(part) for k in state) else ''
     if prefix:
-        state = _strip(state, prefix)
+        state = strip_prefix(state, prefix)
         if not state:
             raise KeyError(f'no weight of {checkpoint} starts with prefix '
                            f'{prefix!r}')

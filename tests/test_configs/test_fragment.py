@@ -3,11 +3,10 @@ variables only, under names that no config of the installed mmdet, mmseg
 and mmpretrain zoos defines, and loads beside every zoo config that has its
 own hooks or imports."""
 import ast
-import importlib
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, zoo_config
 from mmengine.config import Config
 
 FRAGMENT = REPO / 'configs' / '_base_' / 'fishnet.py'
@@ -16,8 +15,7 @@ RUN_POLICY = ('custom_hooks', 'custom_imports')
 
 
 def zoo_root(toolbox: str) -> Path:
-    module = importlib.import_module(toolbox)
-    return Path(module.__file__).parent / '.mim' / 'configs'
+    return Path(zoo_config(toolbox, ''))
 
 
 def top_level_names(path: Path) -> set:

@@ -5,7 +5,7 @@ from conftest import deterministic_official_state, official_key_shapes
 from mmfishnet.converters import (convert_official_checkpoint, detect_layout,
                                   map_released_key)
 from mmfishnet.models import FishNet, FishNetClsHead
-from mmfishnet.models.pretrained import arch_of_state
+from mmfishnet.models.pretrained import arch_of_state, strip_prefix
 
 pytestmark = pytest.mark.compat
 
@@ -42,11 +42,8 @@ def test_converted_shapes_fit_the_model(arch):
     for key, value in converted.items():
         assert value.shape == own[key].shape, key
     assert converted['head.fc.weight'].shape == (1000, 1056)
-    backbone_state = {
-        k[len('backbone.'):]: v
-        for k, v in converted.items() if k.startswith('backbone.')
-    }
-    assert arch_of_state(backbone_state, FishNet.arch_settings) == arch
+    assert arch_of_state(
+        strip_prefix(converted, 'backbone.'), FishNet.arch_settings) == arch
 
 
 def test_unmapped_key_is_an_error_naming_it():

@@ -30,7 +30,7 @@ from mmfishnet.checkpoint import (CheckpointError, read_checkpoint,
 from mmfishnet.converters import (convert_official_checkpoint, detect_layout,
                                   is_official, strip_module_prefix)
 from mmfishnet.models import FishNet
-from mmfishnet.models.pretrained import arch_of_state
+from mmfishnet.models.pretrained import arch_of_state, strip_prefix
 
 
 def parse_args(argv=None):
@@ -106,10 +106,7 @@ def main(argv=None):
     except KeyError as e:
         sys.exit(f'error: {e.args[0]}')
     arch = args.arch or arch_of_state(
-        {
-            k[len('backbone.'):]: v
-            for k, v in converted.items() if k.startswith('backbone.')
-        }, FishNet.arch_settings)
+        strip_prefix(converted, 'backbone.'), FishNet.arch_settings)
     if arch is None:
         sys.exit(f'error: cannot tell the FishNet variant of {args.src} from '
                  'its tail3 block count: pass --arch')
