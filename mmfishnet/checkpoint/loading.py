@@ -27,6 +27,7 @@ import collections
 import os
 import os.path as osp
 import pickle
+import re
 import types
 import zipfile
 from typing import Dict, List
@@ -51,14 +52,33 @@ class CheckpointError(RuntimeError):
 HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
 
 
+class RefusedGetattr(pickle.UnpicklingError):
+    """A checkpoint asked for ``getattr`` of something other than a
+    ``HistoryBuffer`` statistic; ``call`` is what it asked for."""
+
+    def __init__(self, call: str):
+        super().__init__(f'{call} {_REFUSED_GETATTR_TEXT}')
+        self.call = call
+
+
+_REFUSED_GETATTR_TEXT = 'is not allowed in a checkpoint'
+
+
+def _refused_getattr_calls(message: str) -> List[str]:
+    """The ``getattr(...)`` calls a :class:`RefusedGetattr` message names
+    (torch's weights-only unpickler re-raises it as its own error)."""
+    return re.findall(
+        r'(getattr\(.*?\)) ' + re.escape(_REFUSED_GETATTR_TEXT), message)
+
+
 def _history_buffer_statistic(owner, name: str):
     """``getattr`` as mmengine's pickled ``HistoryBuffer`` needs it: the class
     keeps its statistics (``min``, ``max``, ...) as ``getattr(HistoryBuffer,
-    name)``. Anything else is refused."""
+    name)``. Anything else is refused before any attribute is looked up."""
     if owner is not HistoryBuffer or name not in (
             *HISTORY_BUFFER_STATISTICS, *HistoryBuffer._statistics_methods):
-        raise pickle.UnpicklingError(
-            f'getattr({owner!r}, {name!r}) is not allowed in a checkpoint')
+        owner_name = getattr(owner, '__qualname__', type(owner).__qualname__)
+        raise RefusedGetattr(f'getattr({owner_name}, {name!r})')
     return getattr(owner, name)
 
 
@@ -240,7 +260,9 @@ def _load_weights_only(filename: str, map_location):
                 filename)
         except Exception:  # legacy format: not listable without loading
             found = []
-        raise _refusal(filename, [g for g in found if g not in allowed]) from e
+        refused = [g for g in found if g not in allowed]
+        raise _refusal(filename,
+                       refused + _refused_getattr_calls(str(e))) from e
 
 
 def _load_restricted(filename: str, map_location):
@@ -252,6 +274,8 @@ def _load_restricted(filename: str, map_location):
             map_location=map_location,
             weights_only=False,
             pickle_module=_restricted_pickle_module(refused))
+    except RefusedGetattr as e:
+        raise _refusal(filename, refused + [e.call]) from e
     except Exception as e:
         if refused:
             raise _refusal(filename, refused) from e

@@ -1,6 +1,7 @@
 """Runner checkpoints load safely on every supported torch and numpy, files
 written at either end of the range load at the other, and bad files are
 refused with the file named."""
+import collections
 import json
 import os
 import pickle
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 from toy_runner import make_runner, toy_dataloader
 
@@ -120,6 +122,50 @@ def test_the_trust_switch_allows_full_unpickling(tmp_path, untrusted,
         read_checkpoint(str(path))
     trust_checkpoints()
     assert read_checkpoint(str(path))['extra'] == Fraction(1, 3)
+
+
+class GetattrOf:
+    """Unpickles as ``getattr(owner, name)``: how a crafted checkpoint
+    reaches attributes of an allowed type (a Runner's checkpoint does this
+    for ``HistoryBuffer`` statistics only)."""
+
+    def __init__(self, owner, name):
+        self.owner, self.name = owner, name
+
+    def __reduce__(self):
+        return (getattr, (self.owner, self.name))
+
+
+@pytest.mark.parametrize('owner, name, shown', [
+    (collections.OrderedDict, 'fromkeys', "getattr(OrderedDict, 'fromkeys')"),
+    (HistoryBuffer, '__init__', "getattr(HistoryBuffer, '__init__')"),
+    (HistoryBuffer, '__dict__', "getattr(HistoryBuffer, '__dict__')"),
+])
+def test_getattr_on_anything_but_history_buffer_statistics_is_refused(
+        tmp_path, untrusted, unpickler, monkeypatch, owner, name, shown):
+    path = tmp_path / 'getattr.pth'
+    torch.save({'state_dict': {}, 'payload': GetattrOf(owner, name)}, path)
+    looked_up = []
+
+    def spy_getattr(obj, attr, *default):
+        looked_up.append(attr)
+        return getattr(obj, attr, *default)
+
+    # the allowlist's getattr resolves through this module-level name
+    monkeypatch.setattr(loading, 'getattr', spy_getattr, raising=False)
+    with pytest.raises(CheckpointError) as error:
+        read_checkpoint(str(path))
+    message = str(error.value)
+    # the refusal, on both unpicklers and every torch: not "corrupt"
+    assert str(path) in message and shown in message
+    assert 'holds objects beyond weights' in message
+    assert TRUST_ENV in message and 'corrupt' not in message
+    assert name not in looked_up  # refused before any lookup
+    # the statistics a Runner pickles still resolve, through the same name
+    path = tmp_path / 'statistic.pth'
+    torch.save({'mean': GetattrOf(HistoryBuffer, 'mean')}, path)
+    assert read_checkpoint(str(path))['mean'] is HistoryBuffer.mean
+    assert 'mean' in looked_up
 
 
 @pytest.mark.parametrize('kind, content, expected', [
