@@ -11,7 +11,7 @@ from mmengine.registry import OPTIM_WRAPPERS
 
 from mmfishnet.engine import (MixedPrecisionOptimWrapper, amp,
                               autocast_context, mmcv_cpu_op_guard,
-                              resolve_amp_dtype)
+                              optim_wrapper, resolve_amp_dtype)
 from mmfishnet.models import FishNet, FishNetClsHead
 
 pytestmark = pytest.mark.compat
@@ -92,13 +92,32 @@ def test_bf16_classifier_step_is_close_to_fp32(bf16_cpu):
     assert model.head.fc.weight.dtype == torch.float32  # fp32 master weights
 
 
-def test_state_dict_round_trip_and_fp16_scaler_state_is_dropped(bf16_cpu):
+def test_state_dict_round_trip_and_fp16_scaler_state_is_dropped(
+        bf16_cpu, monkeypatch):
+    torch.manual_seed(0)
     model = TinyClassifier()
     wrapper = make_wrapper(model)
+    x, y = torch.randn(4, 3, 32, 32), torch.arange(4)
+    with wrapper.optim_context(model):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+    wrapper.update_params(loss)  # momentum buffers to save
     state = wrapper.state_dict()
     assert 'loss_scaler' not in state
     state['loss_scaler'] = dict(scale=65536.0)  # from an fp16 run
-    wrapper.load_state_dict(state)
+    logged = []
+    monkeypatch.setattr(optim_wrapper, 'print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+    restored = make_wrapper(TinyClassifier())
+    restored.load_state_dict(state)
+    assert restored.loss_scaler is None
+    assert [m for m in logged if 'fp16 loss scaler state' in m
+            and 'not used' in m], logged
+    saved, loaded = (w.optimizer.state_dict() for w in (wrapper, restored))
+    assert saved['param_groups'] == loaded['param_groups']
+    assert len(loaded['state']) == len(saved['state']) > 0
+    for i, buffers in saved['state'].items():
+        torch.testing.assert_close(loaded['state'][i]['momentum_buffer'],
+                                   buffers['momentum_buffer'])
 
 
 def test_amp_optim_wrapper_configs_become_ours_on_the_cpu():
@@ -179,3 +198,165 @@ def test_plain_optim_wrapper_is_untouched():
     wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     with wrapper.optim_context(model):
         assert model(torch.randn(1, 3, 32, 32)).dtype == torch.float32
+
+
+# ---- the CUDA side of the decisions, without a GPU -------------------------
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """What the dtype choice asks about a GPU, answered for a V100 (no
+    bf16) or an A100 (bf16): ``fake_gpu(bf16=...)``."""
+
+    def fake(bf16: bool):
+        monkeypatch.setattr(amp, 'cuda_has_native_bf16', lambda: bf16)
+        monkeypatch.setattr(
+            torch.cuda, 'get_device_name',
+            lambda *args: 'NVIDIA A100' if bf16 else 'Tesla V100-SXM2-32GB')
+
+    return fake
+
+
+def test_cuda_dtype_choice(fake_gpu):
+    fake_gpu(bf16=True)
+    assert resolve_amp_dtype('auto', 'cuda') == torch.bfloat16
+    assert resolve_amp_dtype('bfloat16', 'cuda') == torch.bfloat16
+    assert resolve_amp_dtype('float16', 'cuda') == torch.float16
+    assert resolve_amp_dtype(torch.float16, 'cuda') == torch.float16
+    fake_gpu(bf16=False)
+    assert resolve_amp_dtype('auto', 'cuda') == torch.float16
+    assert resolve_amp_dtype('fp16', 'cuda') == torch.float16
+    with pytest.raises(ValueError, match='Tesla V100.*no bfloat16'):
+        resolve_amp_dtype('bfloat16', 'cuda')
+
+
+def test_amp_device_is_mmengines_choice(monkeypatch):
+    monkeypatch.setattr(amp, 'get_device', lambda: 'cuda')
+    assert amp.amp_device_type() == 'cuda'
+    monkeypatch.setattr(amp, 'get_device', lambda: 'npu')
+    with pytest.raises(RuntimeError, match="CUDA and the CPU, not 'npu'"):
+        amp.amp_device_type()
+
+
+@pytest.mark.parametrize('bf16, dtype, scaled', [
+    (True, 'auto', False),
+    (False, 'auto', True),
+    (True, 'float16', True),
+])
+def test_wrapper_on_a_gpu_scales_the_loss_for_fp16_only(
+        monkeypatch, fake_gpu, bf16, dtype, scaled):
+    fake_gpu(bf16)
+    monkeypatch.setattr(optim_wrapper, 'amp_device_type', lambda: 'cuda')
+    built = []
+    monkeypatch.setattr(
+        optim_wrapper, 'grad_scaler',
+        lambda device, **kwargs: built.append((device, kwargs)) or 'scaler')
+    wrapper = make_wrapper(TinyClassifier(), dtype=dtype)
+    assert wrapper.device_type == 'cuda'
+    assert wrapper.cast_dtype == (torch.float16 if scaled else torch.bfloat16)
+    assert wrapper.loss_scaler == ('scaler' if scaled else None)
+    assert built == ([('cuda', {})] if scaled else [])
+
+
+def test_autocast_on_cuda_leaves_the_cpu_op_guard_off(monkeypatch):
+    entered = []
+
+    class FakeAutocast:
+
+        def __init__(self, device_type, dtype):
+            entered.append((device_type, dtype))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(amp.torch, 'autocast', FakeAutocast)
+    with autocast_context(torch.float16, 'cuda'):
+        assert not mmcv_cpu_op_guard.active
+    with autocast_context(torch.bfloat16, 'cpu'):
+        assert mmcv_cpu_op_guard.active
+    assert entered == [('cuda', torch.float16), ('cpu', torch.bfloat16)]
+
+
+needs_cpu_scaler = pytest.mark.skipif(
+    not hasattr(torch.amp, 'GradScaler'),
+    reason=f'torch {torch.__version__} has loss scaling for CUDA only '
+    '(torch.amp.GradScaler is torch >= 2.3)')
+
+
+@pytest.fixture
+def fp16_wrapper(monkeypatch):
+    """``make_wrapper`` for a model in fp16 mode with its loss scaler on the
+    CPU (the arithmetic of ``torch.amp.GradScaler`` is the same there)."""
+    monkeypatch.setattr(optim_wrapper, 'resolve_amp_dtype',
+                        lambda dtype, device: torch.float16)
+    return make_wrapper
+
+
+class TwoWeights(torch.nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 1, bias=False)
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.tensor([[1.0, -2.0]]))
+
+    def loss(self, scale=1.0):
+        return self.linear(torch.tensor([[3.0, 4.0]])).sum() * scale
+
+
+@needs_cpu_scaler
+def test_fp16_loss_scaler_scales_unscales_and_skips_overflows(fp16_wrapper):
+    model = TwoWeights()
+    wrapper = fp16_wrapper(model)  # SGD lr 0.1, momentum 0.9
+    assert wrapper.cast_dtype == torch.float16
+    assert wrapper.loss_scaler.get_scale() == 65536.0
+    wrapper.backward(model.loss())
+    # the gradient of the scaled loss: [3, 4] times the scale
+    torch.testing.assert_close(model.linear.weight.grad,
+                               torch.tensor([[3.0, 4.0]]) * 65536)
+    wrapper.step()
+    wrapper.zero_grad()
+    # the step used the unscaled gradient
+    torch.testing.assert_close(model.linear.weight.detach(),
+                               torch.tensor([[1.0 - 0.3, -2.0 - 0.4]]))
+    # an overflowing step is skipped and the scale backs off
+    before = model.linear.weight.detach().clone()
+    wrapper.backward(model.loss(scale=float('inf')))
+    wrapper.step()
+    wrapper.zero_grad()
+    torch.testing.assert_close(model.linear.weight.detach(), before)
+    assert wrapper.loss_scaler.get_scale() == 32768.0
+
+
+@needs_cpu_scaler
+def test_fp16_gradients_are_unscaled_before_clipping(fp16_wrapper):
+    model = TwoWeights()
+    wrapper = fp16_wrapper(model, clip_grad=dict(max_norm=1.0))
+    wrapper.backward(model.loss())  # true gradient [3, 4], norm 5
+    wrapper.step()
+    # clipped to norm 1 (not the scaled norm 5 * 65536): lr 0.1 x [0.6, 0.8]
+    torch.testing.assert_close(model.linear.weight.detach(),
+                               torch.tensor([[1.0 - 0.06, -2.0 - 0.08]]))
+
+
+@needs_cpu_scaler
+def test_fp16_static_scale_stays_and_scaler_state_round_trips(fp16_wrapper):
+    model = TwoWeights()
+    wrapper = fp16_wrapper(model, loss_scale=512.0)
+    wrapper.backward(model.loss(scale=float('inf')))
+    wrapper.step()
+    assert wrapper.loss_scaler.get_scale() == 512.0  # static: no back-off
+    dynamic = fp16_wrapper(model)
+    dynamic.backward(model.loss())
+    dynamic.step()
+    dynamic.loss_scaler.update(1024.0)
+    state = dynamic.state_dict()
+    assert state['loss_scaler']['scale'] == 1024.0
+    restored = fp16_wrapper(TwoWeights())
+    restored.load_state_dict(state)
+    assert restored.loss_scaler.get_scale() == 1024.0
+    with pytest.raises(TypeError, match="loss_scale must be 'dynamic'"):
+        fp16_wrapper(model, loss_scale='static')

@@ -105,6 +105,18 @@ def test_channels_last_hook_guards_mmcv_ops_for_its_run_on_the_cpu():
     assert not mmcv_cpu_op_guard.active
 
 
+def test_channels_last_hook_leaves_the_guard_off_for_a_gpu_model():
+    # a model whose weights are not on the CPU (meta stands in for CUDA)
+    runner = SimpleNamespace(model=nn.Conv2d(3, 4, 1, device='meta'))
+    hook = ChannelsLastHook()
+    hook.before_run(runner)
+    assert not mmcv_cpu_op_guard.active
+    assert runner.model.weight.is_contiguous(
+        memory_format=torch.channels_last)
+    hook.after_run(runner)
+    assert not mmcv_cpu_op_guard.active
+
+
 def test_checkpoint_safety_hook_switches_each_part_for_one_run():
     runner = SimpleNamespace(model=nn.Linear(1, 1))
     both = CheckpointSafetyHook()

@@ -62,3 +62,16 @@ def test_nms_takes_bf16_scores():
     _, keep = batched_nms(boxes, scores.bfloat16(), torch.tensor([0, 1, 0]),
                           dict(type='nms', iou_threshold=0.5))
     assert sorted(keep.tolist()) == [0, 1, 2]
+
+
+def test_tensors_on_other_devices_go_straight_to_the_kernel():
+    """The guard converts CPU tensors only: a GPU kernel takes bf16 and any
+    layout itself (meta tensors stand in for CUDA ones here)."""
+    from mmfishnet.engine.mmcv_ops import _needs_float32
+    assert _needs_float32(torch.zeros(2, dtype=torch.bfloat16))
+    assert _needs_float32(torch.zeros(2, 3).t())
+    assert not _needs_float32(torch.zeros(2, 3))
+    assert not _needs_float32(torch.zeros(2, dtype=torch.bfloat16,
+                                          device='meta'))
+    assert not _needs_float32(
+        torch.zeros(2, 3, device='meta', dtype=torch.float16).t())
