@@ -96,28 +96,9 @@ if [[ $with_cuda == auto ]]; then
   fi
 fi
 wheel_dir=$cache/wheels/$torch_key
-build_env=(MMCV_WITH_OPS=1 "MAX_JOBS=${MAX_JOBS:-$(nproc)}")
 if [[ $with_cuda == 1 ]]; then
   arch_list=${TORCH_CUDA_ARCH_LIST:-8.0;9.0}
   wheel_dir=$wheel_dir-cuda${arch_list//;/-}
-  build_env+=(FORCE_CUDA=1 "TORCH_CUDA_ARCH_LIST=$arch_list")
-  # torch guesses CUDA_HOME from the nvcc on PATH, which goes wrong when that nvcc
-  # is a wrapper script (e.g. /usr/local/bin/nvcc -> CUDA_HOME=/usr/local). nvcc
-  # itself knows where its toolkit is.
-  if [[ -z ${CUDA_HOME:-} ]]; then
-    CUDA_HOME=$(nvcc -dryrun -E -x cu /dev/null 2>&1 | sed -n 's/^#\$ TOP=//p' | head -n 1 || true)
-    [[ -n $CUDA_HOME ]] || { log "ERROR: MMFISHNET_MMCV_CUDA=1 needs nvcc on PATH or CUDA_HOME set"; exit 1; }
-    CUDA_HOME=$(cd "$CUDA_HOME" && pwd)
-  fi
-  log "CUDA toolkit: $CUDA_HOME"
-  build_env+=("CUDA_HOME=$CUDA_HOME")
-  # mmcv compiles its .cpp sources against the toolkit's headers without a -I for
-  # them, and torch's CUDA headers include cusparse.h, cublas_v2.h, ...: a toolkit
-  # with nvcc alone lacks those, the nvidia-* wheels that come with torch have
-  # them. The toolkit's include dir comes first, so that the crt/ headers and the
-  # cuda_runtime_api.h that are found belong together.
-  nvidia_includes=$("$python" -c 'import glob, os, torch; root = os.path.join(os.path.dirname(os.path.dirname(torch.__file__)), "nvidia"); print(":".join(sorted(glob.glob(os.path.join(root, "*", "include")))))')
-  build_env+=("CPATH=$CUDA_HOME/include${nvidia_includes:+:$nvidia_includes}${CPATH:+:$CPATH}")
 fi
 mmcv_wheel=$(ls "$wheel_dir"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
 
@@ -127,32 +108,9 @@ if [[ -z $mmcv_wheel ]]; then
   else
     duration="CPU ops only: about 13 min on 2 cores"
   fi
-  log "no cached mmcv $MMCV_VERSION wheel in $wheel_dir: building it (${build_env[*]}; $duration)"
-  # The build folder survives a failed or interrupted build, so that a re-run only
-  # compiles the objects still missing; it is removed once the wheel is cached.
-  build=$cache/build/$(basename "$wheel_dir")
-  src=$build/mmcv-$MMCV_VERSION
-  if [[ ! -f $src/setup.py ]]; then
-    rm -rf "$build"
-    mkdir -p "$build"
-    # Fetching the sdist runs its setup.py, which imports torch: no build isolation.
-    "$python" -m pip download --quiet --no-deps --no-binary :all: --no-build-isolation \
-      "mmcv==$MMCV_VERSION" -d "$build"
-    tar -xzf "$build/mmcv-$MMCV_VERSION.tar.gz" -C "$build"
-    # torch >= 2.10 headers need C++20; mmcv's setup.py hard-codes -std=c++17.
-    sed -i "s/-std=c++17/-std=$CXX_STD/g" "$src/setup.py"
-  else
-    log "resuming the build in $build"
-  fi
-  rm -rf "$build/dist"
-  mkdir -p "$wheel_dir"
-  env "${build_env[@]}" \
-    "$python" -m pip wheel --no-deps --no-build-isolation -w "$build/dist" "$src"
-  # Move into place only when complete, so an interrupted build leaves no bad wheel.
-  built=$(ls "$build"/dist/mmcv-*.whl)
-  mv "$built" "$wheel_dir/"
-  rm -rf "$build"
-  mmcv_wheel=$wheel_dir/$(basename "$built")
+  log "no cached mmcv $MMCV_VERSION wheel in $wheel_dir: building it ($duration)"
+  mmcv_wheel=$(MMCV_VERSION=$MMCV_VERSION CXX_STD=$CXX_STD MMFISHNET_MMCV_CUDA=$with_cuda \
+    MMCV_BUILD_DIR=$cache/build bash "$repo/tools/build_mmcv.sh" "$python" "$wheel_dir" | tail -n 1)
   log "cached $mmcv_wheel"
 else
   log "using cached $mmcv_wheel"

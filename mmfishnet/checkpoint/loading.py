@@ -67,8 +67,8 @@ _REFUSED_GETATTR_TEXT = 'is not allowed in a checkpoint'
 def _refused_getattr_calls(message: str) -> List[str]:
     """The ``getattr(...)`` calls a :class:`RefusedGetattr` message names
     (torch's weights-only unpickler re-raises it as its own error)."""
-    return re.findall(
-        r'(getattr\(.*?\)) ' + re.escape(_REFUSED_GETATTR_TEXT), message)
+    return re.findall(r'(getattr\(.*?\)) ' + re.escape(_REFUSED_GETATTR_TEXT),
+                      message)
 
 
 def _history_buffer_statistic(owner, name: str):

@@ -110,8 +110,9 @@ def test_state_dict_round_trip_and_fp16_scaler_state_is_dropped(
     restored = make_wrapper(TinyClassifier())
     restored.load_state_dict(state)
     assert restored.loss_scaler is None
-    assert [m for m in logged if 'fp16 loss scaler state' in m
-            and 'not used' in m], logged
+    assert [
+        m for m in logged if 'fp16 loss scaler state' in m and 'not used' in m
+    ], logged
     saved, loaded = (w.optimizer.state_dict() for w in (wrapper, restored))
     assert saved['param_groups'] == loaded['param_groups']
     assert len(loaded['state']) == len(saved['state']) > 0
@@ -211,8 +212,8 @@ def fake_gpu(monkeypatch):
     def fake(bf16: bool):
         monkeypatch.setattr(amp, 'cuda_has_native_bf16', lambda: bf16)
         monkeypatch.setattr(
-            torch.cuda, 'get_device_name',
-            lambda *args: 'NVIDIA A100' if bf16 else 'Tesla V100-SXM2-32GB')
+            torch.cuda, 'get_device_name', lambda *args: 'NVIDIA A100'
+            if bf16 else 'Tesla V100-SXM2-32GB')
 
     return fake
 
@@ -249,8 +250,8 @@ def test_wrapper_on_a_gpu_scales_the_loss_for_fp16_only(
     monkeypatch.setattr(optim_wrapper, 'amp_device_type', lambda: 'cuda')
     built = []
     monkeypatch.setattr(
-        optim_wrapper, 'grad_scaler',
-        lambda device, **kwargs: built.append((device, kwargs)) or 'scaler')
+        optim_wrapper, 'grad_scaler', lambda device, **kwargs: built.append(
+            (device, kwargs)) or 'scaler')
     wrapper = make_wrapper(TinyClassifier(), dtype=dtype)
     assert wrapper.device_type == 'cuda'
     assert wrapper.cast_dtype == (torch.float16 if scaled else torch.bfloat16)

@@ -111,8 +111,7 @@ def test_channels_last_hook_leaves_the_guard_off_for_a_gpu_model():
     hook = ChannelsLastHook()
     hook.before_run(runner)
     assert not mmcv_cpu_op_guard.active
-    assert runner.model.weight.is_contiguous(
-        memory_format=torch.channels_last)
+    assert runner.model.weight.is_contiguous(memory_format=torch.channels_last)
     hook.after_run(runner)
     assert not mmcv_cpu_op_guard.active
 

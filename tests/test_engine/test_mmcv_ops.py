@@ -71,7 +71,7 @@ def test_tensors_on_other_devices_go_straight_to_the_kernel():
     assert _needs_float32(torch.zeros(2, dtype=torch.bfloat16))
     assert _needs_float32(torch.zeros(2, 3).t())
     assert not _needs_float32(torch.zeros(2, 3))
-    assert not _needs_float32(torch.zeros(2, dtype=torch.bfloat16,
-                                          device='meta'))
+    assert not _needs_float32(
+        torch.zeros(2, dtype=torch.bfloat16, device='meta'))
     assert not _needs_float32(
         torch.zeros(2, 3, device='meta', dtype=torch.float16).t())

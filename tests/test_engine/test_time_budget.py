@@ -120,7 +120,11 @@ def test_iteration_loop_stops_when_the_time_is_spent(tmp_path, clock):
 
 def test_epoch_loop_stops_at_the_end_of_the_epoch(tmp_path, clock):
     runner, budget, lrs = run(
-        tmp_path, clock, 0.25, dict(by_epoch=True, max_epochs=50), num_samples=8)
+        tmp_path,
+        clock,
+        0.25,
+        dict(by_epoch=True, max_epochs=50),
+        num_samples=8)
     # the budget runs out in the first epoch of 8 iterations; it finishes
     assert runner.epoch == 1 and runner.iter == 8
     assert lrs[-1] == 0 and lrs[-2] == 0  # the time is spent: lr 0
@@ -143,7 +147,8 @@ def test_validation_is_not_counted(tmp_path, clock, by_epoch):
     # validation after every 2 iterations (or epochs of 2) costs 2 x 8 s
     # of the clock; counted, it would end a 1 s budget at the first one
     train_cfg = dict(
-        by_epoch=by_epoch, val_interval=2,
+        by_epoch=by_epoch,
+        val_interval=2,
         **(dict(max_epochs=100) if by_epoch else dict(max_iters=1000)))
     runner, budget, lrs = run(
         tmp_path, clock, 1.0, train_cfg, num_samples=2, validate=True)

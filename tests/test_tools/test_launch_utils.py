@@ -45,8 +45,7 @@ def test_on_cuda_the_config_is_used_as_written(launch_utils, monkeypatch):
 
 
 def test_without_cuda_the_cpu_equivalents(launch_utils, monkeypatch):
-    monkeypatch.setattr(launch_utils.torch.cuda, 'is_available',
-                        lambda: False)
+    monkeypatch.setattr(launch_utils.torch.cuda, 'is_available', lambda: False)
     cfg = cluster_config()
     launch_utils.build_runner(cfg)
     built = launch_utils.built[0]

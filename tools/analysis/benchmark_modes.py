@@ -10,7 +10,8 @@
 
 Modes: ``fp32`` (float32, NCHW: what an eager model does by default),
 ``fp32+cl`` (channels_last), ``bf16`` (bf16 autocast, NCHW), ``bf16+cl`` (both;
-what ``tools/train.py --amp`` does); ``--compile`` adds
+what ``tools/train.py --amp`` does), on request ``fp16`` and ``fp16+cl`` (fp16
+autocast, for GPUs; the loss scaler's cost is left out); ``--compile`` adds
 ``fp32+compile`` and ``bf16+cl+compile`` (``torch.compile`` of the backbone
 for inference, of the loss computation for training, whose backward inductor
 compiles too, as ``tools/train.py --compile`` does; the one-time cost is
@@ -90,6 +91,8 @@ TASKS = {
         batch=128),
 }
 MODES = ('fp32', 'fp32+cl', 'bf16', 'bf16+cl')
+#: fp16 autocast (no loss scaling: the step's cost), for GPUs
+FP16_MODES = ('fp16', 'fp16+cl')
 AUTHORS_PREFIX = 'authors:'
 AUTHORS_NAME = "FishNet-150 (authors' code)"
 
@@ -183,7 +186,7 @@ def _measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
                 m.with_cp = True
     if 'cl' in parts:
         to_channels_last(model)
-    dtype = torch.bfloat16 if 'bf16' in parts else None
+    dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(parts[0])
     if dtype and not authors:
         float32_head_outputs(model)
 
@@ -245,7 +248,8 @@ def relative_speed(rows: dict, mode: str, name: str, other: str) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('task', choices=sorted(TASKS))
-    parser.add_argument('--modes', nargs='+', choices=MODES, default=MODES)
+    parser.add_argument(
+        '--modes', nargs='+', choices=MODES + FP16_MODES, default=MODES)
     parser.add_argument(
         '--phases',
         nargs='+',

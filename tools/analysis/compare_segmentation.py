@@ -14,13 +14,17 @@ every epoch. Prints, per model: val mIoU (last and best), aAcc, the IoU of
 every class, parameters, GFLOPs (multiply-adds) at 480x360 and seconds per
 training epoch; saves ``curves.png`` (mIoU per epoch) and ``results.json`` in
 ``--out``. ``--resume`` continues each model from the newest checkpoint of
-its work dir (a checkpoint is kept after every epoch).
+its work dir (a checkpoint is kept after every epoch) and reads finished
+models back from their ``done.json``. ``--equal-time MODEL`` then trains every
+other model for as many training seconds as MODEL took (``TimeBudgetHook``,
+the lr a cosine of the time), in ``<model>_equal-time``.
 """
 import argparse
 import copy
 import json
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
@@ -32,6 +36,7 @@ from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 
 import mmfishnet  # noqa: F401
+from mmfishnet.datasets import CamVidDataset
 from mmfishnet.runtime import (adapt_config_to_cpu, enable_amp,
                                set_memory_format)
 
@@ -116,7 +121,13 @@ class EpochRecorder(Hook):
         self.path.write_text(json.dumps(self.epochs, indent=1))
 
 
-def build_cfg(name: str, args, work_dir: Path) -> Config:
+def build_cfg(name: str,
+              args,
+              work_dir: Path,
+              budget_s: Optional[float] = None) -> Config:
+    """The comparison's config of ``name``: ``args.epochs`` epochs of poly
+    decay, or with ``budget_s`` that many seconds of training
+    (``TimeBudgetHook``)."""
     backbone, channels = MODELS[name]
     cfg = Config.fromfile(CONFIG)
     if backbone is not None:
@@ -138,6 +149,13 @@ def build_cfg(name: str, args, work_dir: Path) -> Config:
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=1)
     cfg.default_hooks.visualization = dict(type='SegVisualizationHook')
+    if budget_s is not None:
+        # equal time: a cosine of the training time instead of poly decay
+        cfg.param_scheduler = []
+        cfg.train_cfg.max_epochs = 10 * args.epochs
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            dict(type='TimeBudgetHook', budget_s=budget_s)
+        ]
     cfg.randomness = dict(seed=args.seed)
     cfg.resume = args.resume
     cfg.launcher = 'none'
@@ -169,24 +187,24 @@ def complexity(model: torch.nn.Module, size=(360, 480)):
 
 
 def draw(results: dict, path: Path) -> None:
+    """mIoU per epoch (left) and against the training time (right)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    fig, (by_epoch, by_time) = plt.subplots(1, 2, figsize=(11, 4.5), dpi=110)
     for name, r in results.items():
-        epochs = [e['epoch'] for e in r['epochs']]
         miou = [e['mIoU'] for e in r['epochs']]
-        ax.plot(
-            epochs,
-            miou,
-            marker='o',
-            markersize=3,
-            label=f'{name}: {miou[-1]:.2f}')
-    ax.set_xlabel('epoch')
-    ax.set_ylabel('CamVid val mIoU (%)')
-    ax.set_title('CamVid 480x360, from scratch, same recipe')
-    ax.grid(alpha=0.3)
-    ax.legend(loc='lower right', fontsize=8)
+        minutes = np.cumsum([e['seconds'] for e in r['epochs']]) / 60
+        style = dict(marker='o', markersize=3, label=f'{name}: {miou[-1]:.2f}')
+        by_epoch.plot([e['epoch'] for e in r['epochs']], miou, **style)
+        by_time.plot(minutes, miou, **style)
+    by_epoch.set_xlabel('epoch')
+    by_time.set_xlabel('training time (min, validation not counted)')
+    for ax in (by_epoch, by_time):
+        ax.set_ylabel('CamVid val mIoU (%)')
+        ax.grid(alpha=0.3)
+    by_time.legend(loc='lower right', fontsize=8)
+    fig.suptitle('CamVid 480x360, from scratch, same recipe')
     fig.tight_layout()
     fig.savefig(path)
 
@@ -194,8 +212,8 @@ def draw(results: dict, path: Path) -> None:
 def print_tables(results: dict, classes) -> None:
     print('| model | epochs | mIoU last (best) | aAcc | ' +
           ' | '.join(f'IoU {c}' for c in THIN_CLASSES) +
-          ' | params (M) | GFLOPs | s/epoch |')
-    print('|---' * (7 + len(THIN_CLASSES)) + '|')
+          ' | params (M) | GFLOPs | s/epoch | training s |')
+    print('|---' * (8 + len(THIN_CLASSES)) + '|')
     for name, r in results.items():
         last = r['epochs'][-1]
         best = max(e['mIoU'] for e in r['epochs'])
@@ -204,7 +222,7 @@ def print_tables(results: dict, classes) -> None:
         print(f'| {name} | {last["epoch"]} | {last["mIoU"]:.2f} '
               f'({best:.2f}) | {last["aAcc"]:.2f} | {thin} | '
               f'{r["params"] / 1e6:.2f} | {r["flops"] / 1e9:.2f} | '
-              f'{seconds:.0f} |')
+              f'{seconds:.0f} | {training_seconds(r):.0f} |')
     print('\nIoU of every class, last epoch:')
     print('| model | ' + ' | '.join(classes) + ' |')
     print('|---' * (1 + len(classes)) + '|')
@@ -212,6 +230,49 @@ def print_tables(results: dict, classes) -> None:
         last = r['epochs'][-1]
         print(f'| {name} | ' + ' | '.join(f'{last[f"IoU.{c}"]:.2f}'
                                           for c in classes) + ' |')
+
+
+def slug(name: str) -> str:
+    """The work dir of a model: 'ResNet-18 (ResNetV1c)' -> ResNet-18."""
+    return name.split(' (')[0].replace(' ', '_')
+
+
+def training_seconds(result: dict) -> float:
+    """Seconds a model trained (validation not counted)."""
+    return sum(e['seconds'] for e in result['epochs'])
+
+
+def train(name: str, args, run: str, budget_s: Optional[float] = None):
+    """Train ``name`` in ``args.out / run`` (a finished run with
+    ``--resume`` is read back, not trained again); returns its parameters,
+    multiply-adds and epoch history."""
+    work_dir = args.out / run
+    done = work_dir / 'done.json'
+    if args.resume and done.exists():
+        return json.loads(done.read_text())
+    work_dir.mkdir(parents=True, exist_ok=True)
+    recorder = EpochRecorder(work_dir / 'history.json')
+    runner = Runner.from_cfg(build_cfg(name, args, work_dir, budget_s))
+    runner.register_hook(recorder)
+    runner.train()
+    params, flops = complexity(runner.model)
+    result = dict(
+        params=params, flops=flops, budget_s=budget_s, epochs=recorder.epochs)
+    done.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def save(results: dict, args) -> None:
+    with open(args.out / 'results.json', 'w') as f:
+        json.dump(
+            dict(
+                args={
+                    k: str(v)
+                    for k, v in vars(args).items()
+                },
+                results=results),
+            f,
+            indent=1)
 
 
 def main():
@@ -242,7 +303,17 @@ def main():
         action=DictAction,
         help='changes to the recipe for every model, e.g. for an ablation: '
         'model.decode_head.loss_decode.class_weight=None')
-    parser.add_argument('--resume', action='store_true')
+    parser.add_argument(
+        '--equal-time',
+        metavar='MODEL',
+        help='then train every other model for as long as MODEL trained '
+        '(its training seconds, validation not counted), with the lr a '
+        'cosine of the time spent (TimeBudgetHook)')
+    parser.add_argument(
+        '--resume',
+        action='store_true',
+        help='continue each unfinished model from its newest checkpoint; '
+        'finished ones are read back')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--out', type=Path, default=Path('work_dirs/compare_camvid'))
@@ -253,34 +324,28 @@ def main():
                              '--data must be a CamVid folder as distributed')
     args.out.mkdir(parents=True, exist_ok=True)
 
+    names = args.models or list(MODELS)
+    if args.equal_time and args.equal_time not in names:
+        raise SystemExit(f'error: --equal-time {args.equal_time!r} is not '
+                         f'among the models {names}')
     results = {}
-    for name in args.models or MODELS:
-        work_dir = args.out / name.split(' (')[0].replace(' ', '_')
-        work_dir.mkdir(parents=True, exist_ok=True)
-        recorder = EpochRecorder(work_dir / 'history.json')
-        runner = Runner.from_cfg(build_cfg(name, args, work_dir))
-        runner.register_hook(recorder)
-        runner.train()
-        params, flops = complexity(runner.model)
-        results[name] = dict(
-            params=params, flops=flops, epochs=recorder.epochs)
-        with open(args.out / 'results.json', 'w') as f:
-            json.dump(
-                dict(
-                    args={
-                        k: str(v)
-                        for k, v in vars(args).items()
-                    },
-                    results=results),
-                f,
-                indent=1)
-        classes = runner.val_evaluator.dataset_meta['classes']
+    for name in names:
+        results[name] = train(name, args, slug(name))
+        save(results, args)
+    if args.equal_time:
+        budget_s = training_seconds(results[args.equal_time])
+        for name in names:
+            if name != args.equal_time:
+                results[f'{name}, {budget_s:.0f} s'] = train(
+                    name, args, f'{slug(name)}_equal-time', budget_s)
+                save(results, args)
 
     images = args.subset or 101
     precision = 'bf16' if args.amp else 'fp32'
-    print(f'\nCamVid val ({images} images, 480x360), {args.epochs} epochs, '
-          f'batch {args.batch_size}, {precision}, from scratch')
-    print_tables(results, classes)
+    print(f'\nCamVid val ({images} images, 480x360), {args.epochs} epochs of '
+          f'poly decay (", N s": that many training seconds, cosine in '
+          f'time), batch {args.batch_size}, {precision}, from scratch')
+    print_tables(results, CamVidDataset.METAINFO['classes'])
     draw(results, args.out / 'curves.png')
     print(f'curves: {args.out / "curves.png"}, numbers: '
           f'{args.out / "results.json"}')
