@@ -4,7 +4,7 @@ their run (decided without a GPU)."""
 import pytest
 import torch
 import torch.nn as nn
-from mmengine.evaluator import BaseMetric
+from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
@@ -48,7 +48,7 @@ def validate(tmp_path, dtype):
             sampler=dict(type='DefaultSampler', shuffle=False),
             batch_size=1,
             collate_fn=dict(type='default_collate')),
-        val_evaluator=Count(),
+        val_evaluator=Evaluator(Count()),
         val_cfg=dict(type='AutocastValLoop', dtype=dtype),
         default_scope='mmengine')
     assert runner.val() == dict(count=2)
