@@ -27,21 +27,32 @@ CIFAR_CONFIG = REPO / 'configs' / 'fishnet99-w0.5-s1_1xb128-cos200e_cifar10.py'
 CAMVID_CONFIG = (
     REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py')
 DETECTOR_CONFIG = REPO / 'configs' / 'mask_rcnn_fishnet99_fpn_coco.py'
-#: FishNet-99 at quarter width for the detector: body3, head1-3 channels
-QUARTER = dict(widen_factor=0.25, init_cfg=None)
+RETINANET_CONFIG = REPO / 'configs' / 'retinanet_fishnet150_fpn_coco.py'
+UPERNET_CONFIG = (
+    REPO / 'configs' / 'upernet_fishnet150_4xb4-160k_ade20k-512x512.py')
+#: FishNet-99 at quarter width: body3, head1-3 channels
+QUARTER = dict(arch='fishnet99', widen_factor=0.25, init_cfg=None)
 QUARTER_FPN = [80, 208, 400, 528]
 
 
-def small_config(task: str) -> Config:
-    """A config of ``task`` with a quarter- or half-width FishNet-99."""
+def small_config(task: str, path=None) -> Config:
+    """A config of ``task`` with a quarter- or half-width FishNet-99: the
+    CIFAR-10 classifier, the CamVid segmentor (or the FPN-style segmentor
+    ``path`` names: decode head on the four maps, auxiliary head on the
+    third) or the detector (Mask R-CNN unless ``path`` names another)."""
     if task == 'classification':
         cfg = Config.fromfile(CIFAR_CONFIG)
         cfg.model.backbone.widen_factor = 0.25
         cfg.model.head.in_channels = 528  # 2112 / 4
-    elif task == 'segmentation':
+    elif task == 'segmentation' and path is None:
         cfg = Config.fromfile(CAMVID_CONFIG)
+    elif task == 'segmentation':
+        cfg = Config.fromfile(path)
+        cfg.model.backbone.update(QUARTER)
+        cfg.model.decode_head.in_channels = QUARTER_FPN
+        cfg.model.auxiliary_head.in_channels = QUARTER_FPN[2]
     else:
-        cfg = Config.fromfile(DETECTOR_CONFIG)
+        cfg = Config.fromfile(path or DETECTOR_CONFIG)
         cfg.model.backbone.update(QUARTER)
         cfg.model.neck.in_channels = QUARTER_FPN
     cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
