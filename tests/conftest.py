@@ -13,6 +13,7 @@ import torch
 DATA = Path(__file__).parent / 'data'
 REPO = Path(__file__).parent.parent
 TINY_COCO = REPO.parent / 'shared' / 'data' / 'tiny_coco'
+CAMVID = REPO.parent / 'shared' / 'data' / 'camvid'
 
 
 def official_key_shapes(arch):

@@ -95,10 +95,10 @@ class CheckpointSafetyHook(Hook):
       local paths go through a temporary file and a rename, so a killed run
       leaves the previous checkpoint, never a truncated one.
 
-    The configs in ``configs/`` and ``tools/train.py`` / ``tools/test.py``
-    add it; set either switch to ``False`` (or the environment variables
-    ``MMFISHNET_SAFE_LOADING=0`` / ``MMFISHNET_ATOMIC_SAVING=0``) to keep
-    mmengine's own behaviour.
+    ``tools/train.py`` / ``tools/test.py`` add it to the configs they run
+    (the configs themselves define no hooks); set either switch to
+    ``False`` (or the environment variables ``MMFISHNET_SAFE_LOADING=0`` /
+    ``MMFISHNET_ATOMIC_SAVING=0``) to keep mmengine's own behaviour.
 
     Args:
         safe_loading (bool): see above. Defaults to True.

@@ -2,11 +2,9 @@
 unlabelled (11) ignored as 255, clear errors for a wrong layout."""
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import CAMVID
 
 pytest.importorskip('mmseg')
-
-CAMVID = REPO.parent / 'shared' / 'data' / 'camvid'
 
 
 @pytest.fixture

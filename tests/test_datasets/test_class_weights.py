@@ -5,13 +5,12 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import CAMVID, REPO
 from PIL import Image
 
 from mmfishnet.datasets.class_weights import (class_frequencies,
                                               median_frequency_weights)
 
-CAMVID = REPO.parent / 'shared' / 'data' / 'camvid'
 TOOL = REPO / 'tools' / 'analysis' / 'seg_class_weights.py'
 
 

@@ -4,13 +4,12 @@ predicting the most frequent class everywhere."""
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
+from conftest import CAMVID, REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 pytest.importorskip('mmseg')
 
-CAMVID = REPO.parent / 'shared' / 'data' / 'camvid'
 CONFIG = REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py'
 
 

@@ -37,8 +37,8 @@ from mmseg.registry import METRICS
 
 import mmfishnet  # noqa: F401
 from mmfishnet.datasets import CamVidDataset
-from mmfishnet.runtime import (adapt_config_to_cpu, enable_amp,
-                               set_memory_format)
+from mmfishnet.runtime import (adapt_config_to_cpu, add_checkpoint_safety_hook,
+                               enable_amp, set_memory_format)
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py'
@@ -157,6 +157,9 @@ def build_cfg(name: str,
             dict(type='TimeBudgetHook', budget_s=budget_s)
         ]
     cfg.randomness = dict(seed=args.seed)
+    # --resume reads mmengine's own checkpoints back on torch >= 2.6, and a
+    # stopped run leaves its previous checkpoint whole
+    add_checkpoint_safety_hook(cfg)
     cfg.resume = args.resume
     cfg.launcher = 'none'
     if args.amp:

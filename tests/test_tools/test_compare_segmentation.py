@@ -1,0 +1,54 @@
+"""tools/analysis/compare_segmentation.py --resume: a comparison stopped
+after an epoch continues from that epoch's checkpoint (mmengine's own
+checkpoint format, which torch >= 2.6 refuses without the safe loader) and
+keeps the epochs it had recorded."""
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import CAMVID, REPO
+
+MODEL = 'FishNet-99 w0.25'
+
+
+def command(out):
+    return [
+        sys.executable, REPO / 'tools/analysis/compare_segmentation.py',
+        '--data', CAMVID, '--subset', '4', '--batch-size', '2', '--epochs',
+        '2', '--models', MODEL, '--resume', '--out', out
+    ]
+
+
+def test_a_stopped_comparison_resumes_where_it_stopped(tmp_path):
+    if not (CAMVID / 'train').is_dir():
+        pytest.skip(f'{CAMVID} not found')
+    out = tmp_path / 'out'
+    history = out / 'FishNet-99_w0.25' / 'history.json'
+    process = subprocess.Popen(
+        command(out),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True)
+    # stopped as soon as the first epoch is validated (its checkpoint was
+    # written before validation)
+    while process.poll() is None and not (history.exists()
+                                          and json.loads(history.read_text())):
+        time.sleep(0.05)
+    process.kill()
+    stderr = process.communicate()[1]
+    assert not (history.parent / 'done.json').exists(), stderr[-4000:]
+    assert [e['epoch'] for e in json.loads(history.read_text())] == [1]
+
+    result = subprocess.run(
+        command(out), cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert 'resumed epoch: 1' in result.stdout + result.stderr
+    epochs = json.loads(history.read_text())
+    assert [e['epoch'] for e in epochs] == [1, 2]
+    assert all(0 <= e['mIoU'] <= 100 for e in epochs)
+    done = json.loads((history.parent / 'done.json').read_text())
+    assert done['epochs'] == epochs
+    assert MODEL in json.loads((out / 'results.json').read_text())['results']
