@@ -21,7 +21,7 @@ def test_all_segmentation_configs_are_found():
         'fpn_fishnext150_4xb4-160k_ade20k-512x512.py',
         'upernet_fishnet150_4xb4-160k_ade20k-512x512.py',
         'upernet_fishnet150_4xb2-80k_cityscapes-512x1024.py',
-        'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py',
+        'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py',
         'pspnet_fishnet150_4xb4-80k_ade20k-512x512.py',
         'deeplabv3plus_fishnet150_4xb4-80k_ade20k-512x512.py',
         'mask2former_fishnet150_8xb2-160k_ade20k-512x512.py',

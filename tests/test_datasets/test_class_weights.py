@@ -69,4 +69,4 @@ def test_the_camvid_config_uses_the_weights_of_its_train_labels():
     assert set(order.tolist()) == {2, 6, 9, 10}
 
 
-CAMVID_CONFIG = 'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py'
+CAMVID_CONFIG = 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py'

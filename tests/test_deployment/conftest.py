@@ -25,7 +25,7 @@ def require_onnx_export() -> None:
 REPO = __import__('pathlib').Path(__file__).parents[2]
 CIFAR_CONFIG = REPO / 'configs' / 'fishnet99-w0.5-s1_1xb128-cos200e_cifar10.py'
 CAMVID_CONFIG = (
-    REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py')
+    REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py')
 DETECTOR_CONFIG = REPO / 'configs' / 'mask_rcnn_fishnet99_fpn_coco.py'
 RETINANET_CONFIG = REPO / 'configs' / 'retinanet_fishnet150_fpn_coco.py'
 UPERNET_CONFIG = (

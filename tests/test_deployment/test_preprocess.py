@@ -28,7 +28,7 @@ def test_detector_and_segmentor_keep_the_aspect_ratio():
     pytest.importorskip('mmseg')
     seg = preprocessing_from_config(
         Config.fromfile(CONFIGS /
-                        'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py'))
+                        'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py'))
     assert seg['transforms'] == [] and seg['channel_order'] == 'RGB'
 
 

@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 
 pytest.importorskip('mmseg')
 
-CONFIG = REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py'
+CONFIG = REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py'
 
 
 def load_pairs(count, size=(160, 120)):

@@ -52,3 +52,27 @@ def test_a_stopped_comparison_resumes_where_it_stopped(tmp_path):
     done = json.loads((history.parent / 'done.json').read_text())
     assert done['epochs'] == epochs
     assert MODEL in json.loads((out / 'results.json').read_text())['results']
+
+
+@pytest.mark.parametrize(
+    'equal_time, message',
+    [(['ResNet-18 (ResNetV1c)', 'FishNet-99 w0.625'],
+      "'FishNet-99 w0.625' is not among the models"),
+     (['ResNet-18 (ResNetV1c)', 'ResNet-18 (ResNetV1c)'],
+      'would be timed against itself')])
+def test_equal_time_names_models_of_the_comparison(tmp_path, equal_time,
+                                                   message):
+    for folder in ('train', 'trainannot', 'val', 'valannot'):
+        (tmp_path / 'camvid' / folder).mkdir(parents=True)
+    result = subprocess.run(
+        [
+            sys.executable, REPO / 'tools/analysis/compare_segmentation.py',
+            '--data', tmp_path / 'camvid', '--models', MODEL,
+            'ResNet-18 (ResNetV1c)', '--equal-time', *equal_time, '--out',
+            tmp_path / 'out'
+        ],
+        capture_output=True,
+        text=True)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (tmp_path / 'out' / 'results.json').exists()

@@ -178,7 +178,7 @@ def test_export_tool_needs_a_shape_for_free_size_pipelines(tmp_path):
 
 @pytest.mark.parametrize('config', [
     'fishnet150_8xb32_in1k.py',
-    'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py',
+    'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py',
     'mask_rcnn_fishnet150_fpn_coco.py'
 ])
 def test_torch_free_preprocessing_matches_the_config(config, tmp_path):

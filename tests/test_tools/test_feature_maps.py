@@ -68,7 +68,7 @@ def test_detector_panels_are_the_fpn_maps_with_a_checkpoint(
 def test_segmentor_panels_keep_the_image_size(tool, tmp_path, image):
     pytest.importorskip('mmseg')
     config = (
-        REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py')
+        REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py')
     titles = tool.main([str(config), image, '--out', str(tmp_path / 'a.png')])
     # no detector-style resize; Semantic FPN's four maps, 64 channels
     assert titles[0] == 'input 96x64'

@@ -11,7 +11,7 @@ pytest.importorskip('mmseg')
 
 TOOL = REPO / 'tools' / 'analysis' / 'seg_pictures.py'
 CAMVID = REPO.parent / 'shared' / 'data' / 'camvid'
-CONFIG = REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py'
+CONFIG = REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py'
 
 
 def test_rows_of_image_ground_truth_and_prediction(tmp_path):

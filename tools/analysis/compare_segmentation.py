@@ -2,10 +2,10 @@
 backbones side by side, from scratch, on the same data.
 
     python tools/analysis/compare_segmentation.py \
-        --data ../shared/data/camvid --epochs 30 --amp \
-        --out work_dirs/compare_camvid [--resume]
+        --data ../shared/data/camvid --out work_dirs/compare_camvid \
+        [--epochs N] [--amp] [--resume]
 
-Every model is ``configs/fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py``
+Every model is ``configs/fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py``
 with only the backbone (and the FPN input channels) swapped: FishNet-99 at
 quarter width, ResNet-18 and ResNet-50 (mmseg's ``ResNetV1c``). They get the
 same crops, augmentation, batch, schedule (poly decay over ``--epochs``),
@@ -15,9 +15,10 @@ every class, parameters, GFLOPs (multiply-adds) at 480x360 and seconds per
 training epoch; saves ``curves.png`` (mIoU per epoch) and ``results.json`` in
 ``--out``. ``--resume`` continues each model from the newest checkpoint of
 its work dir (a checkpoint is kept after every epoch) and reads finished
-models back from their ``done.json``. ``--equal-time MODEL`` then trains every
-other model for as many training seconds as MODEL took (``TimeBudgetHook``,
-the lr a cosine of the time), in ``<model>_equal-time``.
+models back from their ``done.json``. ``--equal-time MODEL [OTHER ...]`` then
+trains the other models (or only those named) for as many training seconds
+as MODEL took (``TimeBudgetHook``, the lr a cosine of the time), in
+``<model>_equal-time``.
 """
 import argparse
 import copy
@@ -41,7 +42,7 @@ from mmfishnet.runtime import (adapt_config_to_cpu, add_checkpoint_safety_hook,
                                enable_amp, set_memory_format)
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG = REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py'
+CONFIG = REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py'
 THIN_CLASSES = ('pole', 'sign', 'pedestrian', 'bicyclist')
 
 
@@ -61,16 +62,12 @@ def resnet(depth: int) -> dict:
 
 
 def fishnet(widen_factor: float) -> dict:
-    """The config's FishNet-99 at another width."""
-    return dict(
-        type='FishNet',
-        arch='fishnet99',
-        widen_factor=widen_factor,
-        out_indices=(6, 7, 8, 9),
-        norm_cfg=dict(type='SyncBN', requires_grad=True))
+    """The config's FishNet at another width (merged into its backbone)."""
+    return dict(widen_factor=widen_factor)
 
 
-# name -> (backbone or None for the config's own, FPN input channels)
+# name -> (backbone: a whole one, a change of the config's FishNet or None
+# for the config's own; FPN input channels)
 MODELS = {
     'FishNet-99 w0.25': (None, None),
     # within 15 % of ResNet-18's multiply-adds at 480x360 (7.73 / 8.63 G)
@@ -131,7 +128,10 @@ def build_cfg(name: str,
     backbone, channels = MODELS[name]
     cfg = Config.fromfile(CONFIG)
     if backbone is not None:
-        cfg.model.backbone = backbone
+        if 'type' in backbone:
+            cfg.model.backbone = backbone
+        else:
+            cfg.model.backbone.update(backbone)
         cfg.model.neck.in_channels = channels
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -285,7 +285,10 @@ def main():
         required=True,
         type=Path,
         help='CamVid folder with train/, trainannot/, val/, valannot/')
-    parser.add_argument('--epochs', type=int, default=30)
+    parser.add_argument(
+        '--epochs',
+        type=int,
+        help="poly decay over this many epochs (default: the config's)")
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument(
         '--amp',
@@ -308,10 +311,12 @@ def main():
         'model.decode_head.loss_decode.class_weight=None')
     parser.add_argument(
         '--equal-time',
+        nargs='+',
         metavar='MODEL',
-        help='then train every other model for as long as MODEL trained '
-        '(its training seconds, validation not counted), with the lr a '
-        'cosine of the time spent (TimeBudgetHook)')
+        help='MODEL [OTHER ...]: then train the OTHER models (default: all '
+        'the others) for as long as MODEL trained (its training seconds, '
+        'validation not counted), with the lr a cosine of the time spent '
+        '(TimeBudgetHook)')
     parser.add_argument(
         '--resume',
         action='store_true',
@@ -326,22 +331,31 @@ def main():
             raise SystemExit(f'error: {args.data / folder} does not exist: '
                              '--data must be a CamVid folder as distributed')
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.epochs is None:
+        args.epochs = Config.fromfile(CONFIG).train_cfg.max_epochs
 
     names = args.models or list(MODELS)
-    if args.equal_time and args.equal_time not in names:
-        raise SystemExit(f'error: --equal-time {args.equal_time!r} is not '
-                         f'among the models {names}')
+    reference, timed = None, []
+    if args.equal_time:
+        reference, *timed = args.equal_time
+        timed = timed or [name for name in names if name != reference]
+        for name in [reference, *timed]:
+            if name not in names:
+                raise SystemExit(f'error: --equal-time {name!r} is not '
+                                 f'among the models {names}')
+        if reference in timed:
+            raise SystemExit(f'error: --equal-time {reference!r} would be '
+                             'timed against itself')
     results = {}
     for name in names:
         results[name] = train(name, args, slug(name))
         save(results, args)
-    if args.equal_time:
-        budget_s = training_seconds(results[args.equal_time])
-        for name in names:
-            if name != args.equal_time:
-                results[f'{name}, {budget_s:.0f} s'] = train(
-                    name, args, f'{slug(name)}_equal-time', budget_s)
-                save(results, args)
+    if reference:
+        budget_s = training_seconds(results[reference])
+        for name in timed:
+            results[f'{name}, {budget_s:.0f} s'] = train(
+                name, args, f'{slug(name)}_equal-time', budget_s)
+            save(results, args)
 
     images = args.subset or 101
     precision = 'bf16' if args.amp else 'fp32'

@@ -257,7 +257,7 @@ def official_equivalence(reference_name: str) -> dict:
 
 SHAPES_CONFIG = 'configs/demo/mask_rcnn_fishnet150_fpn_shapes.py'
 CLASSIFIER_CONFIG = 'configs/fishnet150_8xb32-ft_custom.py'
-SEGMENTOR_CONFIG = 'configs/fpn_fishnet99-w0.25_1xb8-80e_camvid-480x360.py'
+SEGMENTOR_CONFIG = 'configs/fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py'
 NO_WORKERS = ('num_workers=0', 'persistent_workers=False')
 
 
