@@ -216,3 +216,12 @@ def zoo_config(toolbox: str, path: str) -> str:
     import importlib
     module = importlib.import_module(toolbox)
     return str(Path(module.__file__).parent / '.mim' / 'configs' / path)
+
+
+def load_tool(path: Path):
+    """The module of a script under tools/, imported from its file."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

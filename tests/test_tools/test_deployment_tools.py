@@ -2,7 +2,6 @@
 onnx_classify.py / onnx_segment.py on real CIFAR-10 and CamVid images (in a
 process where importing torch fails), and their agreement with PyTorch."""
 import contextlib
-import importlib.util
 import io
 import json
 import subprocess
@@ -10,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, load_tool
 from PIL import Image
 from test_deployment.conftest import (CAMVID_CONFIG, build_with_weights,
                                       require_onnx_export, save_checkpoint,
@@ -33,12 +32,9 @@ test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 """
 
 
-def load_tool(name):
+def deployment_tool(name):
     sys.path.insert(0, str(TOOLS))
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(TOOLS / f'{name}.py')
 
 
 def run_without_torch(script, *args):
@@ -70,7 +66,7 @@ def cifar_classifier(tmp_path_factory):
     model = folder / 'classifier.onnx'
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        load_tool('pytorch2onnx').main([
+        deployment_tool('pytorch2onnx').main([
             str(config), checkpoint, '--out',
             str(model), '--shape', '32', '32', '--dynamic'
         ])
@@ -112,7 +108,7 @@ def test_onnx_classify_runs_without_torch(cifar_classifier, tmp_path):
 def test_onnx_agrees_with_pytorch_on_real_cifar_images(cifar_classifier,
                                                        capsys):
     config, checkpoint, model, images, _ = cifar_classifier
-    load_tool('onnx_agreement').main(
+    deployment_tool('onnx_agreement').main(
         [str(config), checkpoint,
          str(model), *map(str, images)])
     line = capsys.readouterr().out.strip().splitlines()[-1]
@@ -127,7 +123,7 @@ def test_onnx_segment_without_torch_on_camvid(tmp_path, capsys):
         build_with_weights(small_config('segmentation')),
         tmp_path / 'segmentor.pth')
     model = tmp_path / 'segmentor.onnx'
-    load_tool('pytorch2onnx').main([
+    deployment_tool('pytorch2onnx').main([
         str(CAMVID_CONFIG), checkpoint, '--out',
         str(model), '--shape', '360', '480'
     ])
@@ -145,7 +141,7 @@ def test_onnx_segment_without_torch_on_camvid(tmp_path, capsys):
         # sky is class 0 with the SegNet palette's grey
         assert (colors[labels == 0] == (128, 128, 128)).all()
     capsys.readouterr()
-    load_tool('onnx_agreement').main(
+    deployment_tool('onnx_agreement').main(
         [str(CAMVID_CONFIG), checkpoint,
          str(model), *map(str, images)])
     share = float(capsys.readouterr().out.split(': ')[-1].split(' %')[0])
@@ -168,7 +164,7 @@ def test_export_tool_needs_a_shape_for_free_size_pipelines(tmp_path):
     checkpoint = save_checkpoint(
         build_with_weights(small_config('classification')), tmp_path / 'c.pth')
     with pytest.raises(SystemExit, match='give the example size with --shape'):
-        load_tool('pytorch2onnx').main([
+        deployment_tool('pytorch2onnx').main([
             str(REPO / 'configs' /
                 'fishnet99-w0.5-s1_1xb128-cos200e_cifar10.py'), checkpoint,
             '--out',
@@ -210,7 +206,7 @@ def test_torch_free_preprocessing_matches_the_config(config, tmp_path):
         dict(inputs=[data['inputs']], data_samples=[data['data_samples']]),
         False)['inputs'][0].numpy()
     spec = preprocessing_from_config(cfg)
-    got = load_tool('onnx_model').preprocess(
+    got = deployment_tool('onnx_model').preprocess(
         np.asarray(Image.open(image).convert('RGB')), spec)
     assert got.shape == expected.shape
     one_level = 1 / min(spec['std'])

@@ -1,21 +1,17 @@
 """tools/analysis/feature_maps.py: one labelled panel per stage."""
-import importlib.util
 
 import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, load_tool
 
 TOOL = REPO / 'tools' / 'analysis' / 'feature_maps.py'
 
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('feature_maps', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(TOOL)
 
 
 @pytest.fixture

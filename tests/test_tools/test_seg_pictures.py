@@ -1,11 +1,10 @@
 """tools/analysis/seg_pictures.py: image | ground truth | prediction rows
 with the CamVid palette and a legend, from a real checkpoint file."""
-import importlib.util
 
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, load_tool
 
 pytest.importorskip('mmseg')
 
@@ -30,9 +29,7 @@ def test_rows_of_image_ground_truth_and_prediction(tmp_path):
     torch.save(
         dict(state_dict=MODELS.build(cfg.model).state_dict(), meta={}),
         checkpoint)
-    spec = importlib.util.spec_from_file_location('seg_pictures', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool(TOOL)
     out = tmp_path / 'grid.png'
     grid = tool.main([
         str(CONFIG),

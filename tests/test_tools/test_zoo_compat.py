@@ -1,10 +1,9 @@
 """tools/analysis/zoo_compat.py: every model family of the installed mmdet
 and mmseg zoos runs a loss, a backward and a predict with FishNet swapped
 in by the documented recipe."""
-import importlib.util
 
 import pytest
-from conftest import REPO
+from conftest import REPO, load_tool
 
 TOOL = REPO / 'tools' / 'analysis' / 'zoo_compat.py'
 # The shorter walk of the oldest stack: one family per kind of recipe
@@ -15,15 +14,7 @@ COMPAT = {
     ('pspnet', 'deeplabv3plus', 'upernet', 'sem_fpn', 'ann', 'encnet', 'knet'),
 }
 
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('zoo_compat', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-zoo = load_tool()
+zoo = load_tool(TOOL)
 CASES = [
     pytest.param(
         toolbox,

@@ -278,7 +278,7 @@ def save(results: dict, args) -> None:
             indent=1)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument(
         '--data',
@@ -325,7 +325,7 @@ def main():
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--out', type=Path, default=Path('work_dirs/compare_camvid'))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     for folder in ('train', 'trainannot', 'val', 'valannot'):
         if not (args.data / folder).is_dir():
             raise SystemExit(f'error: {args.data / folder} does not exist: '
