@@ -1,11 +1,13 @@
-"""tools/analysis/compare_segmentation.py --resume: a comparison stopped
-after an epoch continues from that epoch's checkpoint (mmengine's own
-checkpoint format, which torch >= 2.6 refuses without the safe loader) and
-keeps the epochs it had recorded."""
+"""tools/analysis/compare_segmentation.py: a comparison stopped after an
+epoch continues from that epoch's checkpoint (mmengine's own checkpoint
+format, which torch >= 2.6 refuses without the safe loader) and keeps the
+epochs it had recorded; every FishNet it trains keeps the config's recipe;
+--equal-time names models of the comparison."""
 import json
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
 from conftest import CAMVID, REPO, load_tool
@@ -74,3 +76,33 @@ def test_equal_time_names_models_of_the_comparison(tmp_path, equal_time,
             str(tmp_path / 'out')
         ])
     assert not (tmp_path / 'out' / 'results.json').exists()
+
+
+@pytest.mark.parametrize('name,widen_factor', [('FishNet-99 w0.25', 0.25),
+                                               ('FishNet-99 w0.625', 0.625)])
+def test_every_fishnet_of_the_comparison_keeps_the_config_recipe(
+        tmp_path, name, widen_factor):
+    from mmfishnet.models.backbones import FishNet
+    from mmfishnet.models.layers import PreActBottleneck
+    tool = load_tool(REPO / 'tools/analysis/compare_segmentation.py')
+    args = SimpleNamespace(
+        cfg_options=None,
+        data=tmp_path,
+        subset=None,
+        batch_size=8,
+        epochs=10,
+        seed=0,
+        resume=False,
+        amp=False)
+    cfg = tool.build_cfg(name, args, tmp_path)
+    backbone_cfg = cfg.model.backbone
+    assert backbone_cfg.widen_factor == widen_factor
+    # from scratch, every block starts as its shortcut, as ResNetV1c's do
+    assert backbone_cfg.zero_init_residual is True
+    assert cfg.model.decode_head.loss_decode.class_weight[9] > 6
+    options = {k: v for k, v in backbone_cfg.items() if k != 'type'}
+    backbone = FishNet(**options)
+    assert backbone.out_channels == cfg.model.neck.in_channels
+    backbone.init_weights()
+    blocks = [m for m in backbone.modules() if isinstance(m, PreActBottleneck)]
+    assert blocks and all(b.conv3.weight.abs().sum() == 0 for b in blocks)
