@@ -6,19 +6,20 @@ backbones side by side, from scratch, on the same data.
         [--epochs N] [--amp] [--resume]
 
 Every model is ``configs/fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py``
-with only the backbone (and the FPN input channels) swapped: FishNet-99 at
-quarter width, ResNet-18 and ResNet-50 (mmseg's ``ResNetV1c``). They get the
-same crops, augmentation, batch, schedule (poly decay over ``--epochs``),
-precision and memory format, and are validated on the whole val images after
-every epoch. Prints, per model: val mIoU (last and best), aAcc, the IoU of
-every class, parameters, GFLOPs (multiply-adds) at 480x360 and seconds per
-training epoch; saves ``curves.png`` (mIoU per epoch) and ``results.json`` in
-``--out``. ``--resume`` continues each model from the newest checkpoint of
-its work dir (a checkpoint is kept after every epoch) and reads finished
-models back from their ``done.json``. ``--equal-time MODEL [OTHER ...]`` then
-trains the other models (or only those named) for as many training seconds
-as MODEL took (``TimeBudgetHook``, the lr a cosine of the time), in
-``<model>_equal-time``.
+with only the backbone (and the FPN input channels) swapped: its FishNet-99
+at quarter width or widened to ResNet-18's multiply-adds (w0.625), ResNet-18
+and ResNet-50 (mmseg's ``ResNetV1c``). They get the same crops,
+augmentation, batch, schedule (poly decay over ``--epochs``, by default the
+config's), precision and memory format, and are validated on the whole val
+images after every epoch. Prints, per model: val mIoU (last and best), aAcc,
+the IoU of every class, parameters, GFLOPs (multiply-adds) at 480x360 and
+seconds per training epoch; saves ``curves.png`` (mIoU per epoch) and
+``results.json`` in ``--out``. ``--resume`` continues each model from the
+newest checkpoint of its work dir (a checkpoint is kept after every epoch)
+and reads finished models back from their ``done.json``. ``--equal-time
+MODEL [OTHER ...]`` then trains the other models (or only those named) for
+as many training seconds as MODEL took (``TimeBudgetHook``, the lr a cosine
+of the time), in ``<model>_equal-time``.
 """
 import argparse
 import copy
