@@ -14,6 +14,9 @@ DATA = Path(__file__).parent / 'data'
 REPO = Path(__file__).parent.parent
 TINY_COCO = REPO.parent / 'shared' / 'data' / 'tiny_coco'
 CAMVID = REPO.parent / 'shared' / 'data' / 'camvid'
+# the recommended CamVid config, which most segmentation tests build
+CAMVID_CONFIG = (
+    REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py')
 
 
 def official_key_shapes(arch):

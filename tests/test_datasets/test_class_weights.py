@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import CAMVID, REPO
+from conftest import CAMVID, CAMVID_CONFIG, REPO
 from PIL import Image
 
 from mmfishnet.datasets.class_weights import (class_frequencies,
@@ -61,12 +61,9 @@ def test_the_camvid_config_uses_the_weights_of_its_train_labels():
     assert line.startswith('class_weight=[')
     printed = [float(w) for w in line[len('class_weight=['):-1].split(',')]
     assert '367 label maps' in result.stdout
-    cfg = Config.fromfile(REPO / 'configs' / CAMVID_CONFIG)
+    cfg = Config.fromfile(CAMVID_CONFIG)
     weights = cfg.model.decode_head.loss_decode.class_weight
     assert weights == pytest.approx(printed, abs=1e-4)
     # the thin classes weigh most: pole, sign, pedestrian, bicyclist
     order = np.argsort(weights)[::-1][:4]
     assert set(order.tolist()) == {2, 6, 9, 10}
-
-
-CAMVID_CONFIG = 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py'

@@ -3,6 +3,7 @@ import inspect
 
 import pytest
 import torch
+from conftest import CAMVID_CONFIG, REPO  # noqa: F401 (used by the tests)
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import MODELS, init_default_scope
@@ -22,10 +23,7 @@ def require_onnx_export() -> None:
     pytest.importorskip('onnxruntime')
 
 
-REPO = __import__('pathlib').Path(__file__).parents[2]
 CIFAR_CONFIG = REPO / 'configs' / 'fishnet99-w0.5-s1_1xb128-cos200e_cifar10.py'
-CAMVID_CONFIG = (
-    REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py')
 DETECTOR_CONFIG = REPO / 'configs' / 'mask_rcnn_fishnet99_fpn_coco.py'
 RETINANET_CONFIG = REPO / 'configs' / 'retinanet_fishnet150_fpn_coco.py'
 UPERNET_CONFIG = (

@@ -3,7 +3,7 @@ import pytest
 from mmengine.config import Config
 
 from mmfishnet.deployment import preprocessing_from_config
-from .conftest import REPO
+from .conftest import CAMVID_CONFIG, REPO
 
 CONFIGS = REPO / 'configs'
 
@@ -26,9 +26,7 @@ def test_detector_and_segmentor_keep_the_aspect_ratio():
         dict(type='rescale', max_long=1333, max_short=800)
     ]
     pytest.importorskip('mmseg')
-    seg = preprocessing_from_config(
-        Config.fromfile(CONFIGS /
-                        'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py'))
+    seg = preprocessing_from_config(Config.fromfile(CAMVID_CONFIG))
     assert seg['transforms'] == [] and seg['channel_order'] == 'RGB'
 
 

@@ -4,13 +4,13 @@ predicting the most frequent class everywhere."""
 import numpy as np
 import pytest
 import torch
-from conftest import CAMVID, REPO
+from conftest import CAMVID, CAMVID_CONFIG
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 pytest.importorskip('mmseg')
 
-CONFIG = REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py'
+CONFIG = CAMVID_CONFIG
 
 
 def load_pairs(count, size=(160, 120)):

@@ -4,13 +4,12 @@ with mmseg's IoUMetric."""
 import re
 
 import pytest
-from conftest import REPO
+from conftest import CAMVID, CAMVID_CONFIG
 from test_dist_detection import run
 
 pytest.importorskip('mmseg')
 
-CAMVID = REPO.parent / 'shared' / 'data' / 'camvid'
-CONFIG = REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py'
+CONFIG = CAMVID_CONFIG
 
 
 def test_dist_train_and_dist_test_give_miou(tmp_path):

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, load_tool
+from conftest import CAMVID_CONFIG, REPO, load_tool
 
 TOOL = REPO / 'tools' / 'analysis' / 'feature_maps.py'
 
@@ -63,16 +63,16 @@ def test_detector_panels_are_the_fpn_maps_with_a_checkpoint(
 
 def test_segmentor_panels_keep_the_image_size(tool, tmp_path, image):
     pytest.importorskip('mmseg')
-    config = (
-        REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py')
-    titles = tool.main([str(config), image, '--out', str(tmp_path / 'a.png')])
+    titles = tool.main(
+        [str(CAMVID_CONFIG), image, '--out',
+         str(tmp_path / 'a.png')])
     # no detector-style resize; Semantic FPN's four maps, 64 channels
     assert titles[0] == 'input 96x64'
     assert titles[1:] == [
         f'FPN P{level}, stride {2**level}, 64 ch' for level in range(2, 6)
     ]
     titles = tool.main([
-        str(config), image, '--maps', 'backbone', '--out',
+        str(CAMVID_CONFIG), image, '--maps', 'backbone', '--out',
         str(tmp_path / 'b.png')
     ])
     assert titles[-1] == '9: head3, stride 32, 528 ch'

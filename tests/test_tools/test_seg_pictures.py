@@ -4,13 +4,12 @@ with the CamVid palette and a legend, from a real checkpoint file."""
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, load_tool
+from conftest import CAMVID, CAMVID_CONFIG, REPO, load_tool
 
 pytest.importorskip('mmseg')
 
 TOOL = REPO / 'tools' / 'analysis' / 'seg_pictures.py'
-CAMVID = REPO.parent / 'shared' / 'data' / 'camvid'
-CONFIG = REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py'
+CONFIG = CAMVID_CONFIG
 
 
 def test_rows_of_image_ground_truth_and_prediction(tmp_path):
