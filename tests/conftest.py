@@ -85,13 +85,30 @@ def save_official(path, state, arch='fishnet99'):
             optimizer=dict(state={}, param_groups=[dict(lr=0.001)])), path)
 
 
-def convert(src, dst, *extra):
-    return subprocess.run(
-        [sys.executable,
-         str(CONVERTER),
-         str(src), str(dst), *extra],
-        capture_output=True,
-        text=True)
+def convert(src, dst, *extra, subprocess_run=False):
+    """The converter CLI on ``src`` -> ``dst``: returncode, stdout and
+    stderr. In this process (its ``main``; an exit message goes to stderr,
+    as Python prints it), or as a separate command with
+    ``subprocess_run``."""
+    argv = [str(src), str(dst), *extra]
+    if subprocess_run:
+        return subprocess.run([sys.executable, str(CONVERTER), *argv],
+                              capture_output=True,
+                              text=True)
+    import contextlib
+    import io
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            load_tool(CONVERTER).main(argv)
+        except SystemExit as e:
+            if isinstance(e.code, str):
+                print(e.code, file=sys.stderr)
+                code = 1
+            else:
+                code = e.code or 0
+    return subprocess.CompletedProcess(argv, code, out.getvalue(),
+                                       err.getvalue())
 
 
 def convert_official_fishnet99(tmp_path, with_num_batches_tracked=False):

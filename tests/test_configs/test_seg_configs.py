@@ -28,9 +28,10 @@ def test_all_segmentation_configs_are_found():
     }
 
 
-def build_segmentor(name):
-    """The config's segmentor, with BN for SyncBN (no process group here)
-    and no pretrained weights."""
+def build_segmentor(name, image_size):
+    """The config's segmentor, with BN for SyncBN (no process group here),
+    no pretrained weights, and training images padded to ``image_size``
+    (H, W) instead of the config's crop."""
     from mmseg.registry import MODELS
 
     from mmfishnet.runtime.cpu_fallback import _replace_sync_bn
@@ -38,6 +39,8 @@ def build_segmentor(name):
     assert cfg.default_scope == 'mmseg'
     assert cfg.model.backbone.type == 'FishNet'
     cfg.model.backbone.init_cfg = None
+    # padding 96x128 images to a 512x1024 crop would cost most of the test
+    cfg.model.data_preprocessor.size = image_size
     _replace_sync_bn(cfg.model, 'model', [])
     init_default_scope('mmseg')
     return cfg, MODELS.build(cfg.model)
@@ -49,7 +52,7 @@ def test_segmentor_loss_and_predict(name):
     from mmseg.structures import SegDataSample
 
     from mmfishnet.runtime import check_neck_channels
-    cfg, model = build_segmentor(name)
+    cfg, model = build_segmentor(name, (96, 128))
     model.init_weights()
     backbone_channels = model.backbone.out_channels
     if model.with_neck:

@@ -37,7 +37,7 @@ def small_config(task: str, path=None) -> Config:
     """A config of ``task`` with a quarter- or half-width FishNet-99: the
     CIFAR-10 classifier, the CamVid segmentor (or the FPN-style segmentor
     ``path`` names: decode head on the four maps, auxiliary head on the
-    third) or the detector (Mask R-CNN unless ``path`` names another)."""
+    third, both 64 channels wide) or the detector (Mask R-CNN unless ``path`` names another)."""
     if task == 'classification':
         cfg = Config.fromfile(CIFAR_CONFIG)
         cfg.model.backbone.widen_factor = 0.25
@@ -47,8 +47,9 @@ def small_config(task: str, path=None) -> Config:
     elif task == 'segmentation':
         cfg = Config.fromfile(path)
         cfg.model.backbone.update(QUARTER)
-        cfg.model.decode_head.in_channels = QUARTER_FPN
-        cfg.model.auxiliary_head.in_channels = QUARTER_FPN[2]
+        cfg.model.decode_head.update(in_channels=QUARTER_FPN, channels=64)
+        cfg.model.auxiliary_head.update(
+            in_channels=QUARTER_FPN[2], channels=64)
     else:
         cfg = Config.fromfile(path or DETECTOR_CONFIG)
         cfg.model.backbone.update(QUARTER)

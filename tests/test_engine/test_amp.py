@@ -174,7 +174,9 @@ def test_bf16_detector_loss_and_predict(tiny_detector, bf16_cpu):
 
 @pytest.fixture
 def tiny_detector():
-    """A FishNet-99 Mask R-CNN (mmdet config) and two 128x160 images."""
+    """The FishNet-99 Mask R-CNN of the mmdet config at quarter width and
+    with fewer RoIs (the bf16 emulation of AVX2-only CPUs is slow), and two
+    128x160 images."""
     from conftest import REPO
     from mmdet.registry import MODELS
     from mmdet.testing import demo_mm_inputs
@@ -182,7 +184,12 @@ def tiny_detector():
     from mmengine.registry import init_default_scope
     init_default_scope('mmdet')
     cfg = Config.fromfile(REPO / 'configs' / 'mask_rcnn_fishnet99_fpn_coco.py')
-    cfg.model.backbone.init_cfg = None
+    cfg.model.backbone.update(init_cfg=None, widen_factor=0.25)
+    cfg.model.neck.in_channels = [80, 208, 400, 528]
+    # 100 proposals (not 1000) and 128 sampled RoIs (not 512) per image
+    for proposals in (cfg.model.train_cfg.rpn_proposal, cfg.model.test_cfg.rpn):
+        proposals.update(nms_pre=200, max_per_img=100)
+    cfg.model.train_cfg.rcnn.sampler.num = 128
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()

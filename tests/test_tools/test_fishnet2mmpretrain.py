@@ -33,7 +33,8 @@ def test_bare_state_dict_with_counters(tmp_path):
     state = deterministic_official_state('fishnet99')
     src, dst = tmp_path / 'bare.pth', tmp_path / 'out.pth'
     torch.save(state, src)
-    result = convert(src, dst, '--arch', 'fishnet99')
+    # the command itself, as a user runs it
+    result = convert(src, dst, '--arch', 'fishnet99', subprocess_run=True)
     assert result.returncode == 0, result.stderr
     assert 'fishnet99' in result.stdout
 
