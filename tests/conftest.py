@@ -92,9 +92,10 @@ def convert(src, dst, *extra, subprocess_run=False):
     ``subprocess_run``."""
     argv = [str(src), str(dst), *extra]
     if subprocess_run:
-        return subprocess.run([sys.executable, str(CONVERTER), *argv],
-                              capture_output=True,
-                              text=True)
+        return subprocess.run(
+            [sys.executable, str(CONVERTER), *argv],
+            capture_output=True,
+            text=True)
     import contextlib
     import io
     out, err, code = io.StringIO(), io.StringIO(), 0

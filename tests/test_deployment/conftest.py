@@ -37,7 +37,8 @@ def small_config(task: str, path=None) -> Config:
     """A config of ``task`` with a quarter- or half-width FishNet-99: the
     CIFAR-10 classifier, the CamVid segmentor (or the FPN-style segmentor
     ``path`` names: decode head on the four maps, auxiliary head on the
-    third, both 64 channels wide) or the detector (Mask R-CNN unless ``path`` names another)."""
+    third, both 64 channels wide) or the detector (Mask R-CNN unless
+    ``path`` names another)."""
     if task == 'classification':
         cfg = Config.fromfile(CIFAR_CONFIG)
         cfg.model.backbone.widen_factor = 0.25

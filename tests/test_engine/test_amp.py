@@ -187,8 +187,8 @@ def tiny_detector():
     cfg.model.backbone.update(init_cfg=None, widen_factor=0.25)
     cfg.model.neck.in_channels = [80, 208, 400, 528]
     # 100 proposals (not 1000) and 128 sampled RoIs (not 512) per image
-    for proposals in (cfg.model.train_cfg.rpn_proposal, cfg.model.test_cfg.rpn):
-        proposals.update(nms_pre=200, max_per_img=100)
+    for rpn in (cfg.model.train_cfg.rpn_proposal, cfg.model.test_cfg.rpn):
+        rpn.update(nms_pre=200, max_per_img=100)
     cfg.model.train_cfg.rcnn.sampler.num = 128
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)

@@ -146,9 +146,9 @@ def test_train_kill_resume_and_evaluate(tiny_coco, tmp_path):
     assert len(history._log_history) >= 6
 
     results = tmp_path / 'results.pkl'
-    val_subset = first_images(tiny_coco / 'annotations' /
-                              'instances_val2017.json', VAL_IMAGES,
-                              tmp_path / 'val_subset.json')
+    val_subset = first_images(
+        tiny_coco / 'annotations' / 'instances_val2017.json', VAL_IMAGES,
+        tmp_path / 'val_subset.json')
     test_dir = tmp_path / 'test'
     run([
         'bash', 'tools/dist_test.sh',
