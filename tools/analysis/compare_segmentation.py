@@ -17,9 +17,10 @@ seconds per training epoch; saves ``curves.png`` (mIoU per epoch) and
 ``results.json`` in ``--out``. ``--resume`` continues each model from the
 newest checkpoint of its work dir (a checkpoint is kept after every epoch)
 and reads finished models back from their ``done.json``. ``--equal-time
-MODEL [OTHER ...]`` then trains the other models (or only those named) for
-as many training seconds as MODEL took (``TimeBudgetHook``, the lr a cosine
-of the time), in ``<model>_equal-time``.
+MODEL [OTHER ...]`` then trains the other models (or those named, which need
+not be among ``--models``) for as many training seconds as MODEL took
+(``TimeBudgetHook``, the lr a cosine of the time), in
+``<model>_equal-time``.
 """
 import argparse
 import copy
@@ -315,7 +316,8 @@ def main(argv=None):
         nargs='+',
         metavar='MODEL',
         help='MODEL [OTHER ...]: then train the OTHER models (default: all '
-        'the others) for as long as MODEL trained (its training seconds, '
+        'the others of --models; named ones need not be among them) for as '
+        'long as MODEL trained (its training seconds, '
         'validation not counted), with the lr a cosine of the time spent '
         '(TimeBudgetHook)')
     parser.add_argument(
@@ -340,10 +342,15 @@ def main(argv=None):
     if args.equal_time:
         reference, *timed = args.equal_time
         timed = timed or [name for name in names if name != reference]
-        for name in [reference, *timed]:
-            if name not in names:
-                raise SystemExit(f'error: --equal-time {name!r} is not '
-                                 f'among the models {names}')
+        if reference not in names:
+            raise SystemExit(f'error: --equal-time {reference!r} is not '
+                             f'among the models {names}: the reference '
+                             'trains to the end of its schedule first')
+        for name in timed:
+            if name not in MODELS:
+                raise SystemExit(f'error: --equal-time {name!r} is not a '
+                                 f'model of the comparison: choose from '
+                                 f'{sorted(MODELS)}')
         if reference in timed:
             raise SystemExit(f'error: --equal-time {reference!r} would be '
                              'timed against itself')
