@@ -12,6 +12,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from mmfishnet import checkpoint
+from mmfishnet.utils.compat import cpu_autocast_dtype
 from .mmcv_ops import mmcv_cpu_op_guard
 
 
@@ -27,12 +28,40 @@ def _inputs_to_channels_last(module: nn.Module, args: tuple) -> tuple:
     return (x, *rest)
 
 
+def _is_dilated_conv(module: nn.Module) -> bool:
+    return isinstance(module, nn.Conv2d) and max(module.dilation) > 1
+
+
+def _nchw_under_cpu_bf16(module: nn.Conv2d, args: tuple) -> tuple:
+    """Forward pre-hook of a dilated conv: its input in NCHW while a CPU
+    bf16 autocast trains (see :func:`to_channels_last`)."""
+    x, *rest = args
+    if (x.device.type == 'cpu' and torch.is_grad_enabled()
+            and cpu_autocast_dtype() == torch.bfloat16):
+        x = x.contiguous()
+    return (x, *rest)
+
+
 def to_channels_last(model: nn.Module) -> nn.Module:
     """Put the weights of ``model`` and the images its backbone receives
     (or, without a ``backbone``, the model itself) in channels_last (NHWC)
     memory format, in place. Results are unchanged; on the CPU and with
-    mixed precision on GPUs convolutions run faster in this layout."""
+    mixed precision on GPUs convolutions run faster in this layout.
+
+    One exception: under a CPU bf16 autocast with gradients, dilated convs
+    (FishNet's body, ASPP, ...) run in NCHW. oneDNN's bf16 NHWC
+    backward-weights kernel for them on AVX512-BF16 CPUs
+    (``jit_bf16:avx512_core_bf16``, torch 2.14.1) returns NaN weight
+    gradients or crashes when the channels are not a multiple of 16 (seen
+    with 20, 24 and 40 channels at dilation 4), which turned FishNet-99 at
+    ``widen_factor=0.625`` NaN at its third iteration. Their weights stay
+    NCHW (a conv runs NHWC when its input or its weight is), their inputs
+    become NCHW only then; fp32, inference and GPUs keep NHWC throughout."""
     model.to(memory_format=torch.channels_last)
+    for module in model.modules():
+        if _is_dilated_conv(module):
+            module.weight.data = module.weight.data.contiguous()
+            module.register_forward_pre_hook(_nchw_under_cpu_bf16)
     target = getattr(model, 'backbone', model)
     target.register_forward_pre_hook(_inputs_to_channels_last)
     return model

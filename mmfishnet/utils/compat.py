@@ -14,6 +14,10 @@ bf16 on this GPU without emulation  ``including_       ``is_bf16_supported()``
 default CUDA autocast dtype         ``torch.get/set_   ``torch.get/set_
                                     autocast_dtype``   autocast_gpu_dtype``
                                     (2.4)
+CPU autocast in force, and its      ``torch.is_auto-   ``torch.is_autocast_
+dtype                               cast_enabled``,    cpu_enabled``,
+                                    ``get_autocast_    ``get_autocast_cpu_
+                                    dtype`` (2.4)      dtype``
 loss scaler                         ``torch.amp.Grad   ``torch.cuda.amp.
                                     Scaler`` (2.3)     GradScaler``
 safe unpickling with extra types    ``safe_globals``   mmfishnet's restricted
@@ -30,6 +34,7 @@ import functools
 import inspect
 import io
 import pickle
+from typing import Optional
 
 import numpy as np
 import torch
@@ -82,6 +87,17 @@ def get_cuda_autocast_dtype() -> torch.dtype:
     if hasattr(torch, 'get_autocast_dtype'):
         return torch.get_autocast_dtype('cuda')
     return torch.get_autocast_gpu_dtype()
+
+
+def cpu_autocast_dtype() -> Optional[torch.dtype]:
+    """The dtype of the CPU autocast in force here, or None outside one."""
+    if hasattr(torch, 'get_autocast_dtype'):
+        if not torch.is_autocast_enabled('cpu'):
+            return None
+        return torch.get_autocast_dtype('cpu')
+    if not torch.is_autocast_cpu_enabled():
+        return None
+    return torch.get_autocast_cpu_dtype()
 
 
 def set_cuda_autocast_dtype(dtype: torch.dtype) -> None:

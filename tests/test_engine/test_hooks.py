@@ -82,6 +82,54 @@ def test_channels_last_training_step_matches():
         assert ((b.grad - a.grad).abs().max() / scale) < 1e-9, name
 
 
+def dilated_net():
+    """A conv into a dilation-4 conv of 40 channels, the layer of FishNet-99
+    w0.625's body3 that oneDNN's bf16 NHWC backward-weights kernel turns NaN
+    on AVX512-BF16 CPUs."""
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 40, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(40, 40, 3, padding=4, dilation=4))
+
+
+def test_dilated_convs_train_in_nchw_under_cpu_bf16_only():
+    reference, converted = dilated_net(), to_channels_last(dilated_net())
+    dilated = converted[2]
+    assert converted[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert dilated.weight.is_contiguous()
+    seen = []
+    dilated.register_forward_hook(lambda m, args, out: seen.append(
+        (args[0].is_contiguous(memory_format=torch.channels_last),
+         out.is_contiguous(memory_format=torch.channels_last))))
+    x = torch.randn(8, 3, 45, 60).contiguous(memory_format=torch.channels_last)
+    converted(x)  # fp32: NHWC throughout
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        converted(x)  # bf16 inference: NHWC
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        converted(x).float().square().mean().backward()
+    assert seen == [(True, True), (True, True), (False, False)]
+    reference(x).square().mean().backward()
+    for a, b in zip(reference.parameters(), converted.parameters()):
+        assert torch.isfinite(b.grad).all()
+        assert relative_error(b.grad, a.grad) < 0.05
+
+
+def test_fishnet_w0625_trains_finite_under_cpu_bf16_channels_last():
+    # on AVX512-BF16 CPUs (torch 2.14.1) its body3 weight gradients were NaN
+    torch.manual_seed(0)
+    backbone = to_channels_last(
+        FishNet('fishnet99', widen_factor=0.625, out_indices=(6, 7, 8, 9)))
+    x = torch.randn(8, 3, 180, 240)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        outs = backbone(x)
+    sum(o.float().mean() for o in outs).backward()
+    body3 = backbone.body3.trunk[0].conv2
+    assert (body3.in_channels, body3.dilation) == (40, (4, 4))
+    bad = [n for n, p in backbone.named_parameters()
+           if not torch.isfinite(p.grad).all()]
+    assert not bad
+
+
 def test_fuse_conv_bn_hook_folds_97_of_150_norms_exactly():
     model = with_random_bn_statistics(Classifier('fishnet150'))
     x = torch.randn(1, 3, 64, 96)

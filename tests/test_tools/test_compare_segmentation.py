@@ -2,7 +2,8 @@
 epoch continues from that epoch's checkpoint (mmengine's own checkpoint
 format, which torch >= 2.6 refuses without the safe loader) and keeps the
 epochs it had recorded; every FishNet it trains keeps the config's recipe;
---equal-time names models of the comparison."""
+--equal-time names the reference among the models and trains the others
+only for its time."""
 import json
 import subprocess
 import sys
@@ -59,23 +60,57 @@ def test_a_stopped_comparison_resumes_where_it_stopped(tmp_path):
 RESNET = 'ResNet-18 (ResNetV1c)'
 
 
+def empty_camvid(root):
+    for folder in ('train', 'trainannot', 'val', 'valannot'):
+        (root / folder).mkdir(parents=True)
+    return str(root)
+
+
 @pytest.mark.parametrize('equal_time, message', [
-    ([RESNET, 'FishNet-99 w0.625'], "'FishNet-99 w0.625' is not among"),
+    (['FishNet-99 w0.625', RESNET], "'FishNet-99 w0.625' is not among"),
+    ([RESNET, 'FishNet-99 w2'], "'FishNet-99 w2' is not a model"),
     ([RESNET, RESNET], 'would be timed against itself'),
 ])
 def test_equal_time_names_models_of_the_comparison(tmp_path, equal_time,
                                                    message):
-    for folder in ('train', 'trainannot', 'val', 'valannot'):
-        (tmp_path / 'camvid' / folder).mkdir(parents=True)
     tool = load_tool(REPO / 'tools/analysis/compare_segmentation.py')
     with pytest.raises(SystemExit, match=message):
         tool.main([
             '--data',
-            str(tmp_path / 'camvid'), '--models', MODEL, RESNET,
+            empty_camvid(tmp_path / 'camvid'), '--models', MODEL, RESNET,
             '--equal-time', *equal_time, '--out',
             str(tmp_path / 'out')
         ])
     assert not (tmp_path / 'out' / 'results.json').exists()
+
+
+def test_equal_time_trains_a_model_outside_models_only_for_the_time(
+        tmp_path, monkeypatch):
+    """``--models R --equal-time R F``: R to the end of its schedule, then
+    F for R's training seconds and nothing more."""
+    tool = load_tool(REPO / 'tools/analysis/compare_segmentation.py')
+    classes = tool.CamVidDataset.METAINFO['classes']
+    calls = []
+
+    def fake_train(name, args, run, budget_s=None):
+        calls.append((name, run, budget_s))
+        epoch = dict(epoch=1, seconds=12.5, mIoU=30.0, aAcc=60.0)
+        epoch.update({f'IoU.{c}': 1.0 for c in classes})
+        return dict(params=1, flops=1, budget_s=budget_s, epochs=[epoch])
+
+    monkeypatch.setattr(tool, 'train', fake_train)
+    monkeypatch.setattr(tool, 'draw', lambda results, path: None)
+    out = tmp_path / 'out'
+    tool.main([
+        '--data',
+        empty_camvid(tmp_path / 'camvid'), '--models', RESNET,
+        '--equal-time', RESNET, MODEL, '--out',
+        str(out)
+    ])
+    assert calls == [(RESNET, 'ResNet-18', None),
+                     (MODEL, 'FishNet-99_w0.25_equal-time', 12.5)]
+    results = json.loads((out / 'results.json').read_text())['results']
+    assert sorted(results) == sorted([RESNET, f'{MODEL}, 12 s'])
 
 
 @pytest.mark.parametrize('name,widen_factor', [('FishNet-99 w0.25', 0.25),
