@@ -125,8 +125,10 @@ def test_fishnet_w0625_trains_finite_under_cpu_bf16_channels_last():
     sum(o.float().mean() for o in outs).backward()
     body3 = backbone.body3.trunk[0].conv2
     assert (body3.in_channels, body3.dilation) == (40, (4, 4))
-    bad = [n for n, p in backbone.named_parameters()
-           if not torch.isfinite(p.grad).all()]
+    bad = [
+        n for n, p in backbone.named_parameters()
+        if not torch.isfinite(p.grad).all()
+    ]
     assert not bad
 
 

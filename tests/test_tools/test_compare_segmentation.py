@@ -103,8 +103,8 @@ def test_equal_time_trains_a_model_outside_models_only_for_the_time(
     out = tmp_path / 'out'
     tool.main([
         '--data',
-        empty_camvid(tmp_path / 'camvid'), '--models', RESNET,
-        '--equal-time', RESNET, MODEL, '--out',
+        empty_camvid(tmp_path / 'camvid'), '--models', RESNET, '--equal-time',
+        RESNET, MODEL, '--out',
         str(out)
     ])
     assert calls == [(RESNET, 'ResNet-18', None),
