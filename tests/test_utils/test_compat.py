@@ -30,6 +30,15 @@ def test_cuda_autocast_dtype_round_trip():
     assert compat.get_cuda_autocast_dtype() == previous
 
 
+def test_cpu_autocast_dtype_only_inside_a_cpu_autocast():
+    assert compat.cpu_autocast_dtype() is None
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert compat.cpu_autocast_dtype() == torch.bfloat16
+        with torch.autocast('cpu', enabled=False):
+            assert compat.cpu_autocast_dtype() is None
+    assert compat.cpu_autocast_dtype() is None
+
+
 def test_grad_scaler_where_torch_has_one():
     if hasattr(torch.amp, 'GradScaler'):  # torch >= 2.3: any device
         assert compat.grad_scaler('cpu', init_scale=128.0).get_scale() == 128
