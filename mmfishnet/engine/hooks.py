@@ -55,9 +55,9 @@ def to_channels_last(model: nn.Module) -> nn.Module:
     gradients or crashes when the channels are not a multiple of 16 (seen
     with 20, 24 and 40 channels at dilation 4, 24 at dilation 2), which
     turned FishNet-99 at ``widen_factor=0.625`` and 0.25 NaN at their third
-    iteration. Their weights stay
-    NCHW (a conv runs NHWC when its input or its weight is), their inputs
-    become NCHW only then; fp32, inference and GPUs keep NHWC throughout."""
+    iteration. Their weights stay NCHW (a conv runs NHWC when its input or
+    its weight is), their inputs become NCHW only then; fp32, inference and
+    GPUs keep NHWC throughout."""
     model.to(memory_format=torch.channels_last)
     for module in model.modules():
         if _is_dilated_conv(module):
