@@ -8,10 +8,12 @@
 # Writes WHEEL_DIR/mmcv-<version>-*.whl and prints its path last. The build
 # folder ($MMCV_BUILD_DIR/<name of WHEEL_DIR>) survives a failed or
 # interrupted build, so that a re-run only compiles the objects still missing;
-# it is removed once the wheel is in place.
+# it is removed once the wheel is in place, so it must not be WHEEL_DIR or
+# hold it (refused with exit 2).
 #
 #   MMCV_VERSION          default 2.1.0
-#   MMCV_BUILD_DIR        where unfinished builds are kept (default: WHEEL_DIR/..)
+#   MMCV_BUILD_DIR        where unfinished builds are kept
+#                         (default: WHEEL_DIR/../.mmcv-build)
 #   CXX_STD               c++17 or c++20 (default: c++20 for torch >= 2.10,
 #                         whose headers need it; mmcv hard-codes c++17)
 #   MAX_JOBS              parallel compile jobs (default: nproc)
@@ -54,7 +56,15 @@ if [[ ${MMFISHNET_MMCV_CUDA:-0} == 1 ]]; then
   build_env+=("CPATH=$CUDA_HOME/include${nvidia_includes:+:$nvidia_includes}${CPATH:+:$CPATH}")
 fi
 
-build=${MMCV_BUILD_DIR:-$(dirname "$wheel_dir")}/$(basename "$wheel_dir")
+build=${MMCV_BUILD_DIR:-$(dirname "$wheel_dir")/.mmcv-build}/$(basename "$wheel_dir")
+# The build folder is removed when the wheel is in place: it must not be the
+# wheel folder or one that holds it.
+build_abs=$(realpath -m "$build")
+wheel_abs=$(realpath -m "$wheel_dir")
+if [[ $wheel_abs == "$build_abs" || $wheel_abs == "$build_abs"/* ]]; then
+  log "ERROR: the build folder $build_abs (MMCV_BUILD_DIR/<name of WHEEL_DIR>) is or holds the wheel folder $wheel_abs, and is removed after the build: choose an MMCV_BUILD_DIR outside $wheel_abs"
+  exit 2
+fi
 src=$build/mmcv-$version
 if [[ ! -f $src/setup.py ]]; then
   rm -rf "$build"

@@ -7,10 +7,14 @@ import os.path as osp
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmfishnet  # noqa: F401 (registers FishNet and the hooks)
+# mmpretrain 1.2's multimodal models do not import with transformers >= 5:
+# the tools train and test without them (mmfishnet.utils.mmpretrain_models)
+os.environ.setdefault('MMFISHNET_MMPRETRAIN_MULTIMODAL', '0')
+import mmfishnet  # noqa: F401,E402 (registers FishNet and the hooks)
 from mmfishnet.checkpoint import trust_checkpoints
 from mmfishnet.runtime import (AMP_DTYPES, MEMORY_FORMATS, adapt_config_to_cpu,
                                add_checkpoint_safety_hook, check_neck_channels,
@@ -115,7 +119,27 @@ def build_runner(cfg: Config) -> Runner:
         runner = RUNNERS.build(cfg)
     else:
         runner = Runner.from_cfg(cfg)
+    print_log(describe_launch(runner.model), logger='current')
     return runner
+
+
+def describe_launch(model: torch.nn.Module) -> str:
+    """One log line of how this process trains: device, process group
+    backend and size, and how many norm layers are SyncBatchNorm (what the
+    GPU acceptance checks)."""
+    norms = [
+        m for m in model.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+    ]
+    synced = sum(isinstance(m, torch.nn.SyncBatchNorm) for m in norms)
+    if dist.is_available() and dist.is_initialized():
+        group = (f'backend={dist.get_backend()} '
+                 f'world_size={dist.get_world_size()}')
+    else:
+        group = 'backend=none world_size=1'
+    device = next(model.parameters()).device.type
+    return (f'launch: device={device} {group} '
+            f'sync_bn_layers={synced}/{len(norms)}')
 
 
 def finish() -> None:

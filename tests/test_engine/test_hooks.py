@@ -11,6 +11,7 @@ from mmengine.runner import Runner
 
 from mmfishnet.checkpoint import atomic_saving, safe_loading
 from mmfishnet.engine import (ChannelsLastHook, CheckpointSafetyHook,
+                              cpu_supports_bf16,
                               CompileLossHook, CompileTestStepHook,
                               FuseConvBNHook, mmcv_cpu_op_guard,
                               to_channels_last)
@@ -114,6 +115,10 @@ def test_dilated_convs_train_in_nchw_under_cpu_bf16_only():
         assert relative_error(b.grad, a.grad) < 0.05
 
 
+@pytest.mark.skipif(
+    not cpu_supports_bf16(),
+    reason='the NaN came from oneDNN\'s native bf16 kernel; bf16 emulated on '
+    'a CPU without AVX512-BF16/AMX is slow and cannot reproduce it')
 def test_fishnet_w0625_trains_finite_under_cpu_bf16_channels_last():
     # on AVX512-BF16 CPUs (torch 2.14.1) its body3 weight gradients were NaN
     torch.manual_seed(0)

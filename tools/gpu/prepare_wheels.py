@@ -2,29 +2,39 @@
 (``tools/gpu/acceptance.sh``) installs on an offline CUDA machine that has
 its own torch: the OpenMMLab packages and their requirements that such a
 machine lacks, as wheels for its Python and platform, and mmcv's source
-release (built there with CUDA ops).
+release (built there with CUDA ops unless a prebuilt mmcv wheel is carried).
 
     python tools/gpu/prepare_wheels.py [--out .gpu_wheels] \
-        [--python-version 3.12] [--limit-mib 64]
+        [--python-version 3.12] [--limit-mib 64] [--no-sdist]
+    python tools/gpu/prepare_wheels.py --verify .gpu_wheels
 
-Writes the files and ``manifest.json`` (name, bytes, sha256 of each) to
-``--out``, then checks that they fit, with the repository's tracked files,
-into what a carry to that machine may hold (``--limit-mib``); too much stops
-with the sizes listed. ``--dry-run`` prints the pip commands only.
+Runs on a bare Python (standard library and pip only). Writes the files and
+``manifest.json`` (name, bytes, sha256 of each) to ``--out``, checks that
+every requirement of every wheel is met by the set itself or by the target
+image (``device_image.txt`` beside this file), and that the files fit, with
+the repository's tracked files, into what a carry to that machine may hold
+(``--limit-mib``). ``--verify`` checks a carried folder against its
+manifest (what ``acceptance.sh`` does before installing). ``--dry-run``
+prints the downloads only.
 """
 import argparse
 import hashlib
 import json
+import re
 import subprocess
 import sys
+import urllib.request
+import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+IMAGE = Path(__file__).with_name('device_image.txt')
 
-#: What the acceptance imports and a CUDA machine with torch, numpy, scipy,
-#: matplotlib, OpenCV, pyyaml, regex, rich, einops, pytest and the like
-#: (the image described in docs/installation.md) lacks; pinned to the
-#: versions the CPU stack of tools/setup_env.sh runs.
+#: What the acceptance imports and the target image lacks; the OpenMMLab
+#: packages pinned to the versions the CPU stack of tools/setup_env.sh runs.
+#: mmpretrain requires "modelindex", a module that the distribution
+#: ``model-index`` provides (the ``modelindex`` project on the index is
+#: another package).
 WHEELS = (
     'mmengine==0.10.7',
     'mmdet==3.3.0',
@@ -32,8 +42,8 @@ WHEELS = (
     'mmsegmentation==1.2.2',
     'addict==2.4.0',
     'yapf==0.43.0',
-    'termcolor==3.3.0',
     'platformdirs==4.14.9',
+    'termcolor==3.3.0',
     'terminaltables==3.1.10',
     'pycocotools==2.0.10',
     'shapely==2.1.2',
@@ -41,32 +51,71 @@ WHEELS = (
     'wcwidth==0.2.14',
     'ftfy==6.3.1',
     'mat4py==0.6.0',
-    'modelindex==0.0.2',
+    'importlib-metadata==8.5.0',
+    'model-index==0.1.11',
     'ordered-set==4.1.0',
 )
 #: Built on the target with CUDA ops (tools/build_mmcv.sh).
 SDISTS = ('mmcv==2.1.0', )
+#: mmcv 2.1.0's requirements (its sdist's requirements/runtime.txt).
+SDIST_REQUIRES = {
+    'mmcv': ('addict', 'mmengine', 'numpy', 'packaging', 'Pillow', 'pyyaml',
+             'yapf', 'opencv-python')
+}
+#: requirement name -> the distribution that provides its modules
+PROVIDED_BY = {
+    'modelindex': 'model-index',
+    'opencv-python': 'opencv-python-headless',
+}
 PLATFORMS = ('manylinux_2_28_x86_64', 'manylinux_2_27_x86_64',
              'manylinux_2_17_x86_64', 'manylinux2014_x86_64',
              'manylinux1_x86_64')
+INDEX = 'https://pypi.org/simple'
 
 
-def download_commands(out: Path, python_version: str) -> list:
-    """The pip commands: binary wheels for the target, then the sdists
-    (whose setup.py imports torch: no build isolation)."""
-    wheels = [
+def normalise(name: str) -> str:
+    """A distribution name as the index compares them (PEP 503)."""
+    return re.sub(r'[-_.]+', '-', name).lower()
+
+
+def wheel_command(out: Path, python_version: str) -> list:
+    """pip's download of the binary wheels for the target (no
+    dependencies: the set is complete by itself, see
+    :func:`unmet_requirements`)."""
+    return [
         sys.executable, '-m', 'pip', 'download', '--no-deps',
         '--only-binary=:all:', '--python-version', python_version,
         '--implementation', 'cp', *(f'--platform={p}'
                                     for p in PLATFORMS), '-d',
         str(out), *WHEELS
     ]
-    sdists = [
-        sys.executable, '-m', 'pip', 'download', '--no-deps',
-        '--no-binary=:all:', '--no-build-isolation', '-d',
-        str(out), *SDISTS
-    ]
-    return [wheels, sdists]
+
+
+def download_sdist(spec: str, out: Path, index: str = INDEX) -> Path:
+    """The source release of ``spec`` (``name==version``) from the index's
+    simple API (its JSON form, PEP 691), checked against the sha256 the
+    index gives. pip would run the sdist's setup.py to read its metadata,
+    which for mmcv needs torch and the build tools; a plain download needs
+    neither."""
+    name, version = spec.split('==')
+    request = urllib.request.Request(
+        f'{index.rstrip("/")}/{normalise(name)}/',
+        headers=dict(Accept='application/vnd.pypi.simple.v1+json'))
+    with urllib.request.urlopen(request) as r:
+        files = json.load(r)['files']
+    wanted = [f for f in files if f['filename'] == f'{name}-{version}.tar.gz']
+    if not wanted:
+        raise SystemExit(f'error: {index} lists no {name}-{version}.tar.gz')
+    info = wanted[0]
+    with urllib.request.urlopen(info['url']) as r:
+        data = r.read()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != info['hashes']['sha256']:
+        raise SystemExit(f'error: {info["url"]} has sha256 {digest}, the '
+                         f'index says {info["hashes"]["sha256"]}')
+    target = out / info['filename']
+    target.write_bytes(data)
+    return target
 
 
 def tracked_bytes(repo: Path = REPO) -> int:
@@ -80,18 +129,129 @@ def tracked_bytes(repo: Path = REPO) -> int:
                if n and (repo / n.decode()).is_file())
 
 
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(2**20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def write_manifest(out: Path) -> dict:
     """``manifest.json`` of every file in ``out``."""
     files = {}
     for path in sorted(out.iterdir()):
         if path.name == 'manifest.json' or not path.is_file():
             continue
-        files[path.name] = dict(
-            bytes=path.stat().st_size,
-            sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+        files[path.name] = dict(bytes=path.stat().st_size, sha256=sha256(path))
     manifest = dict(wheels=list(WHEELS), sdists=list(SDISTS), files=files)
     (out / 'manifest.json').write_text(json.dumps(manifest, indent=1))
     return manifest
+
+
+def verify(folder: Path) -> list:
+    """Problems of a carried folder against its manifest: missing, changed
+    or unlisted files (an empty list when it is intact)."""
+    path = folder / 'manifest.json'
+    if not path.is_file():
+        return [f'{path} does not exist: prepare the folder with '
+                f'python tools/gpu/prepare_wheels.py --out {folder}']
+    files = json.loads(path.read_text())['files']
+    problems = []
+    for name, info in files.items():
+        file = folder / name
+        if not file.is_file():
+            problems.append(f'{file} is listed in the manifest but missing')
+        elif file.stat().st_size != info['bytes']:
+            problems.append(f'{file} has {file.stat().st_size} bytes, the '
+                            f'manifest says {info["bytes"]} (truncated '
+                            'copy?)')
+        elif sha256(file) != info['sha256']:
+            problems.append(f'{file} does not match its sha256 in the '
+                            'manifest')
+    for file in sorted(folder.iterdir()):
+        if file.is_file() and file.name != 'manifest.json' \
+                and file.name not in files:
+            problems.append(f'{file} is not in the manifest: remove it or '
+                            'prepare the folder again')
+    return problems
+
+
+def image_packages(path: Path = IMAGE) -> set:
+    """Normalised names of the distributions the target image has."""
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split('#')[0].strip()
+        if line:
+            names.add(normalise(re.split(r'[<>=!~ ]', line)[0]))
+    return names
+
+
+def _markers_hold(marker: str, python_version: str) -> bool:
+    """Whether an environment marker holds on the target (Linux x86-64,
+    CPython ``python_version``), without extras."""
+    if not marker:
+        return True
+    try:
+        from packaging.markers import Marker
+    except ImportError:  # a bare Python: pip's own copy
+        from pip._vendor.packaging.markers import Marker
+    return Marker(marker).evaluate(
+        dict(
+            python_version=python_version,
+            python_full_version=python_version + '.0',
+            sys_platform='linux',
+            platform_system='Linux',
+            platform_machine='x86_64',
+            os_name='posix',
+            implementation_name='cpython',
+            platform_python_implementation='CPython',
+            extra=''))
+
+
+def requirement_names(requirements, python_version: str) -> list:
+    """Names of the ``Requires-Dist`` entries that apply on the target."""
+    names = []
+    for text in requirements:
+        requirement, _, marker = text.partition(';')
+        if 'extra' in marker:
+            continue
+        if _markers_hold(marker.strip(), python_version):
+            names.append(re.split(r'[<>=!~ (\[]', requirement.strip())[0])
+    return names
+
+
+def wheel_requirements(wheel: Path, python_version: str) -> list:
+    """Names of the requirements of ``wheel`` that apply on the target."""
+    with zipfile.ZipFile(wheel) as z:
+        metadata = next(n for n in z.namelist()
+                        if n.endswith('.dist-info/METADATA'))
+        text = z.read(metadata).decode()
+    return requirement_names([
+        line[len('Requires-Dist:'):] for line in text.splitlines()
+        if line.startswith('Requires-Dist:')
+    ], python_version)
+
+
+def unmet(needs: dict, carried: set, image: set) -> list:
+    """``(who, requirement)`` pairs of ``needs`` (who -> requirement names)
+    that neither the ``carried`` distributions nor the ``image`` meet."""
+    have = {normalise(n) for n in carried} | image
+    return [(who, r) for who, names in needs.items() for r in names
+            if normalise(PROVIDED_BY.get(normalise(r), r)) not in have]
+
+
+def unmet_requirements(folder: Path, python_version: str,
+                       image: set) -> list:
+    """:func:`unmet` for the wheels of ``folder`` and the source releases
+    built from it."""
+    wheels = sorted(folder.glob('*.whl'))
+    needs = {w.name: wheel_requirements(w, python_version) for w in wheels}
+    needs.update({f'{name} (source)': list(names)
+                  for name, names in SDIST_REQUIRES.items()})
+    carried = {w.name.split('-')[0] for w in wheels}
+    carried |= {s.split('==')[0] for s in SDISTS}
+    return unmet(needs, carried, image)
 
 
 def check_fits(manifest: dict, repo_bytes: int, limit_mib: float) -> list:
@@ -116,6 +276,17 @@ def check_fits(manifest: dict, repo_bytes: int, limit_mib: float) -> list:
     return lines
 
 
+def missing_files(manifest: dict, specs) -> list:
+    """The specs of which no file was downloaded."""
+    names = [normalise(n) for n in manifest['files']]
+    return [
+        spec for spec in specs if not any(
+            n.startswith(normalise(spec.replace('==', '-')) + '-')
+            or n.startswith(normalise(spec.replace('==', '-')) + '.tar')
+            for n in names)
+    ]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', type=Path, default=REPO / '.gpu_wheels')
@@ -124,29 +295,52 @@ def main(argv=None):
         default='3.12',
         help="the target's Python (major.minor)")
     parser.add_argument('--limit-mib', type=float, default=64)
+    parser.add_argument(
+        '--no-sdist',
+        action='store_true',
+        help='leave out mmcv\'s source release (a prebuilt mmcv wheel is '
+        'carried instead, see acceptance.sh)')
+    parser.add_argument(
+        '--index-url',
+        default=INDEX,
+        help='simple API of the package index for the source release')
+    parser.add_argument(
+        '--verify',
+        type=Path,
+        metavar='FOLDER',
+        help='only check FOLDER against its manifest.json')
     parser.add_argument('--dry-run', action='store_true')
     args = parser.parse_args(argv)
-    commands = download_commands(args.out, args.python_version)
+    if args.verify:
+        problems = verify(args.verify)
+        if problems:
+            raise SystemExit('error: ' + '\nerror: '.join(problems))
+        print(f'ok: {args.verify} matches its manifest')
+        return 0
+    sdists = () if args.no_sdist else SDISTS
+    command = wheel_command(args.out, args.python_version)
     if args.dry_run:
-        for command in commands:
-            print(' '.join(command))
+        print(' '.join(command))
+        for spec in sdists:
+            print(f'source release {spec} from {args.index_url}')
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
-    for command in commands:
-        result = subprocess.run(command)
-        if result.returncode != 0:
-            raise SystemExit(f'error: {" ".join(command[3:6])} ... failed '
-                             f'(exit {result.returncode}); see pip\'s output '
-                             'above')
+    result = subprocess.run(command)
+    if result.returncode != 0:
+        raise SystemExit(f'error: pip download of {len(WHEELS)} wheels failed '
+                         f'(exit {result.returncode}); see pip\'s output above')
+    for spec in sdists:
+        download_sdist(spec, args.out, args.index_url)
     manifest = write_manifest(args.out)
-    missing = [
-        spec for spec in WHEELS + SDISTS
-        if not any(name.lower().replace('_', '-').startswith(
-            spec.split('==')[0].lower().replace('_', '-') + '-' +
-            spec.split('==')[1]) for name in manifest['files'])
-    ]
+    missing = missing_files(manifest, WHEELS + sdists)
     if missing:
         raise SystemExit(f'error: pip left out {missing} in {args.out}')
+    unmet = unmet_requirements(args.out, args.python_version, image_packages())
+    if unmet:
+        raise SystemExit('error: requirements met neither by the wheels nor '
+                         f'by the target image ({IMAGE.name}): ' + ', '.join(
+                             f'{who} needs {r}' for who, r in unmet) +
+                         '; add them to WHEELS')
     print('\n'.join(check_fits(manifest, tracked_bytes(), args.limit_mib)))
     print(f'ok: carry {args.out} (name it in the device call\'s carry) and '
           'run bash tools/gpu/acceptance.sh there')

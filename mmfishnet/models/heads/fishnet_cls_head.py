@@ -12,7 +12,9 @@ from ..layers import init_fishnet_weights
 from ..pretrained import load_state, read_weights
 
 
-@MODELS.register_module()
+# force: replaces the stand-in that ``import mmfishnet`` registers where
+# mmpretrain.models could not be imported (mmfishnet.utils.mmpretrain_models)
+@MODELS.register_module(force=True)
 class FishNetClsHead(ClsHead):
     """The released classifier: BR - conv1x1 (C -> C/2) - BR - GAP - FC.
 

@@ -6,7 +6,9 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 
-@MODELS.register_module()
+# force: replaces the stand-in that ``import mmfishnet`` registers where
+# mmseg.models could not be imported (mmfishnet.utils.mmpretrain_models)
+@MODELS.register_module(force=True)
 class ClassWeightedCrossEntropyLoss(CrossEntropyLoss):
     """mmseg's ``CrossEntropyLoss`` whose ``class_weight`` works beside
     ignored pixels.

@@ -1,0 +1,239 @@
+"""``import mmfishnet`` where ``mmpretrain.models`` does not import.
+
+A stand-in transformers 5 (a package whose metadata says 5.17.0 and that
+lacks what mmpretrain 1.2's BLIP language model imports) breaks
+``import mmpretrain.models`` the way the real one does, in a fresh
+interpreter: ``TypeError: NoneType takes no arguments``. The real
+transformers 5 runs in CI's rehearsal of the GPU install
+(tools/gpu/rehearse_on_cpu.sh)."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from importlib.util import find_spec
+
+import pytest
+from conftest import REPO
+
+from mmfishnet.utils import mmpretrain_models
+
+needs_pycocotools = pytest.mark.skipif(
+    find_spec('pycocotools') is None or find_spec('transformers') is not None,
+    reason='the problem needs pycocotools and a stand-in transformers')
+
+
+STAND_IN = {
+    # every name transformers exports, as a class of its own ...
+    '__init__.py': """
+__version__ = '{version}'
+
+
+def __getattr__(name):
+    if name.startswith('__'):
+        raise AttributeError(name)
+    from transformers.models.auto.auto_factory import (_BaseAutoModelClass,
+                                                       _Exported)
+    base = _BaseAutoModelClass if name.startswith('AutoModel') else _Exported
+    globals()[name] = type(name, (base, ), {{}})
+    return globals()[name]
+""",
+    'activations.py': 'from transformers import __getattr__  # noqa\n',
+    'modeling_outputs.py': 'from transformers import __getattr__  # noqa\n',
+    # ... except the helpers that transformers 5 dropped from modeling_utils
+    # and mmpretrain's BLIP language model imports
+    'modeling_utils.py': 'from transformers import PreTrainedModel  # noqa\n',
+    'models/__init__.py': '',
+    'models/auto/__init__.py': '',
+    'models/auto/auto_factory.py': """
+class _Exported:
+
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        raise OSError('a stand-in transformers has no models')
+
+    from_config = from_pretrained
+
+
+class _BaseAutoModelClass(_Exported):
+    pass
+""",
+    'models/bert/__init__.py': '',
+    'models/bert/configuration_bert.py':
+    'from transformers import __getattr__  # noqa\n',
+}
+
+
+def stand_in(root, version):
+    """A ``transformers`` of ``version`` that has what the rest of
+    mmpretrain imports from it and lacks what its BLIP language model
+    imports."""
+    for name, text in STAND_IN.items():
+        path = root / 'transformers' / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text.format(version=version) if name ==
+                        '__init__.py' else text)
+    info = root / f'transformers-{version}.dist-info'
+    info.mkdir()
+    (info / 'METADATA').write_text(
+        f'Metadata-Version: 2.1\nName: transformers\nVersion: {version}\n')
+    return root
+
+
+@pytest.fixture(scope='module')
+def transformers_5(tmp_path_factory):
+    return stand_in(tmp_path_factory.mktemp('transformers5'), '5.17.0')
+
+
+def run(code, transformers_5, **env):
+    """Run ``code`` in a fresh interpreter with the stand-in first on the
+    path; what it prints last is JSON."""
+    result = subprocess.run(
+        [sys.executable, '-c', textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join([str(transformers_5),
+                                        str(REPO)]),
+            **env))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+
+
+@needs_pycocotools
+def test_the_stand_in_breaks_mmpretrain_models_as_transformers_5_does(
+        transformers_5):
+    out, _ = run(
+        """
+        import json
+        try:
+            import mmpretrain.models
+            error = None
+        except TypeError as e:
+            error = str(e)
+        print(json.dumps(error))
+        """, transformers_5)
+    assert out == 'NoneType takes no arguments'
+
+
+REGISTERED = """
+import json, sys
+import mmfishnet
+from mmdet.registry import MODELS as DET
+from mmseg.registry import MODELS as SEG
+from mmpretrain.registry import MODELS as PRE
+from mmfishnet.models import FishNet
+registered = [reg._module_dict['FishNet'] is FishNet
+              for reg in (DET, SEG, PRE)]
+backbone = FishNet(arch='fishnet99')
+messages = []
+for registry, part in ((PRE, 'FishNetClsHead'),
+                       (SEG, 'ClassWeightedCrossEntropyLoss')):
+    registered_part = registry._module_dict[part]
+    if isinstance(registered_part, type):  # the class itself
+        messages.append(None)
+        continue
+    try:
+        registered_part()
+    except ImportError as e:
+        messages.append(str(e))
+print(json.dumps(dict(
+    registered=registered, backbone=type(backbone).__name__,
+    message=messages[0], loss=messages[1],
+    tried=any(m.startswith('mmpretrain.models.') for m in sys.modules))))
+"""
+
+
+@needs_pycocotools
+def test_fishnet_is_registered_and_the_head_says_why_it_is_not(
+        transformers_5):
+    out, stderr = run(REGISTERED, transformers_5)
+    assert out['registered'] == [True, True, True]
+    assert out['backbone'] == 'FishNet'
+    assert not out['tried']  # a known problem: not even tried
+    for part in ('transformers 5.17.0', 'NoneType takes no arguments',
+                 'mmdet.models and mmseg.models import it',
+                 'MMFISHNET_MMPRETRAIN_MULTIMODAL=0', 'transformers<5'):
+        assert part in out['message']
+    assert out['loss'].startswith('ClassWeightedCrossEntropyLoss: ')
+    # the same message once, as a warning, at import
+    assert stderr.count('mmpretrain.models cannot be imported here') == 1
+
+
+@needs_pycocotools
+def test_an_unforeseen_import_failure_is_survived_and_described(tmp_path):
+    """A version not known to fail (4.99 here) is tried; its error is
+    caught and named with the file and line it came from."""
+    out, stderr = run(REGISTERED, stand_in(tmp_path, '4.99.0'))
+    assert out['registered'] == [True, True, True] and out['tried']
+    assert 'TypeError: NoneType takes no arguments (' in out['message']
+    assert 'language_model.py:' in out['message']
+    assert stderr.count('mmpretrain.models cannot be imported here') == 1
+
+
+@needs_pycocotools
+def test_the_switch_lets_the_toolboxes_and_the_classifier_build(
+        transformers_5):
+    out, stderr = run(
+        """
+        import json
+        import mmfishnet
+        from mmengine.config import Config
+        from mmpretrain.registry import MODELS
+        from mmpretrain.utils import dependency
+        from mmfishnet.models import (ClassWeightedCrossEntropyLoss,
+                                      FishNetClsHead)
+        from mmseg.registry import MODELS as SEG
+        import mmdet.models, mmseg.models  # both import mmpretrain.models
+        cfg = Config.fromfile('configs/fishnet99_8xb32_in1k.py')
+        cfg.model.backbone.init_cfg = None
+        model = MODELS.build(cfg.model)
+        try:
+            MODELS.build(dict(type='BlipCaption'))
+            blip = None
+        except ImportError as e:
+            blip = str(e)
+        loss = SEG.build(dict(type='ClassWeightedCrossEntropyLoss',
+                              class_weight=[1.0, 2.0]))
+        print(json.dumps(dict(
+            head=type(model.head) is FishNetClsHead,
+            loss=type(loss) is ClassWeightedCrossEntropyLoss,
+            multimodal=dependency.WITH_MULTIMODAL, blip=blip)))
+        """,
+        transformers_5,
+        MMFISHNET_MMPRETRAIN_MULTIMODAL='0')
+    assert out['head'] and out['loss'] and out['multimodal'] is False
+    assert 'multi-modal dependencies' in out['blip']
+    assert 'cannot be imported here' not in stderr
+
+
+def test_nothing_changes_where_no_problem_applies():
+    """In this environment (no transformers 5) the switch does nothing."""
+    from mmpretrain.utils import dependency
+    before = dependency.WITH_MULTIMODAL
+    assert mmpretrain_models.mmpretrain_models_problem() is None
+    assert mmpretrain_models.use_mmpretrain_without_multimodal() is False
+    assert dependency.WITH_MULTIMODAL is before
+
+
+def test_a_bad_switch_value_is_refused(monkeypatch):
+    monkeypatch.setenv('MMFISHNET_MMPRETRAIN_MULTIMODAL', 'off')
+    with pytest.raises(ValueError, match="use 0 .* or 1 / unset"):
+        mmpretrain_models.switched_on_by_environment()
+    monkeypatch.setenv('MMFISHNET_MMPRETRAIN_MULTIMODAL', '0')
+    assert mmpretrain_models.switched_on_by_environment()
+
+
+def test_an_import_error_is_described_by_its_innermost_frame():
+
+    def inner():
+        raise TypeError('NoneType takes no arguments')
+
+    try:
+        inner()
+    except TypeError as e:
+        text = mmpretrain_models.describe_import_error(e)
+    assert text.startswith('TypeError: NoneType takes no arguments (')
+    assert 'test_mmpretrain_models.py:' in text
