@@ -542,12 +542,20 @@ def measure_throughput(config, mode, phase, size, batch, iters, warmup):
 
 
 class Row(NamedTuple):
-    """One planned row: ``function(*args)`` gives its values."""
+    """One planned row: ``function(*args)`` gives its values; it starts
+    only with ``needs_s`` seconds left before the deadline."""
     step: str
     name: str
     function: Callable
     args: tuple
     cuda_only: bool = False
+    needs_s: float = 0
+
+
+#: Seconds a row needs before the deadline to start: a training process's
+#: start-up and iterations, a throughput row's build and timed steps, and a
+#: compilation (minutes for FishNet-150's training step).
+NEEDS_S = dict(training=45, throughput=20, compile=240)
 
 
 def plan(args, data_root: Path) -> list:
@@ -578,7 +586,8 @@ def plan(args, data_root: Path) -> list:
                 rows.append(
                     Row('training', name, train_with_launcher,
                         (config, options, args.out / 'train' / slug,
-                         29500 + i, args.train_timeout), needs_cuda(name)))
+                         29500 + i, args.train_timeout), needs_cuda(name),
+                        NEEDS_S['training']))
     if 'throughput' in args.steps:
         iters, warmup = (1, 1) if args.quick else (10, 3)
         for name, config, mode, phase, size, batch in throughput_rows(
@@ -587,7 +596,9 @@ def plan(args, data_root: Path) -> list:
                 rows.append(
                     Row('throughput', name, measure_throughput,
                         (config, mode, phase, size, batch, iters, warmup),
-                        mode.startswith(('fp16', 'tf32'))))
+                        mode.startswith(('fp16', 'tf32')),
+                        NEEDS_S['compile' if 'compile' in mode else
+                                'throughput']))
     return rows
 
 
@@ -638,7 +649,7 @@ def main(argv=None):
     not_reached = []
     for row in plan(args, args.out / 'data'):
         left = (args.deadline - time.time() if args.deadline else math.inf)
-        if left <= 0:
+        if left <= row.needs_s:
             not_reached.append(row)
             continue
         if row.cuda_only and device() != 'cuda':
