@@ -167,9 +167,9 @@ def no_process_patch_left_on():
     """A Runner that raises never calls ``after_run``, so the hooks of a
     test that expects an error leave their changes on: undo them."""
     from mmfishnet.checkpoint import atomic_saving, safe_loading
-    from mmfishnet.engine import mmcv_cpu_op_guard
+    from mmfishnet.engine import mmcv_op_guard
     yield
-    for patch in (safe_loading, atomic_saving, mmcv_cpu_op_guard):
+    for patch in (safe_loading, atomic_saving, mmcv_op_guard):
         patch.reset()
 
 

@@ -6,7 +6,7 @@ from .amp import (autocast_context, cpu_supports_bf16, float32_head_outputs,
 from .hooks import (ChannelsLastHook, CheckpointSafetyHook, CompileLossHook,
                     CompileTestStepHook, FuseConvBNHook, to_channels_last)
 from .loops import AutocastTestLoop, AutocastValLoop
-from .mmcv_ops import mmcv_cpu_op_guard
+from .mmcv_ops import mmcv_op_guard
 from .optim_wrapper import MixedPrecisionOptimWrapper
 from .time_budget import TimeBudgetHook
 
@@ -15,5 +15,5 @@ __all__ = [
     'resolve_amp_dtype', 'ChannelsLastHook', 'CheckpointSafetyHook',
     'CompileLossHook', 'CompileTestStepHook', 'FuseConvBNHook',
     'to_channels_last', 'AutocastTestLoop', 'AutocastValLoop',
-    'MixedPrecisionOptimWrapper', 'mmcv_cpu_op_guard', 'TimeBudgetHook'
+    'MixedPrecisionOptimWrapper', 'mmcv_op_guard', 'TimeBudgetHook'
 ]

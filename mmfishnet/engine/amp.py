@@ -23,7 +23,7 @@ from mmengine.device import get_device
 from mmengine.logging import print_log
 
 from mmfishnet.utils.compat import cpu_has_native_bf16, cuda_has_native_bf16
-from .mmcv_ops import mmcv_cpu_op_guard
+from .mmcv_ops import mmcv_op_guard
 
 DTYPE_NAMES = {
     'auto': None,
@@ -97,24 +97,13 @@ def resolve_amp_dtype(
 def autocast_context(dtype: Optional[torch.dtype],
                      device_type: Optional[str] = None) -> Iterator[None]:
     """``torch.autocast`` in ``dtype``, or nothing when ``dtype`` is None.
-    On the CPU, mmcv's compiled ops take the bf16 tensors meanwhile
-    (:data:`~mmfishnet.engine.mmcv_ops.mmcv_cpu_op_guard`)."""
+    mmcv's compiled ops take the bf16 tensors meanwhile
+    (:data:`~mmfishnet.engine.mmcv_ops.mmcv_op_guard`)."""
     if dtype is None:
         yield
         return
     device_type = device_type or amp_device_type()
-    with torch.autocast(device_type, dtype=dtype), cpu_op_guard(device_type):
-        yield
-
-
-@contextmanager
-def cpu_op_guard(device_type: str) -> Iterator[None]:
-    """:data:`~mmfishnet.engine.mmcv_ops.mmcv_cpu_op_guard` for the
-    duration, when ``device_type`` is ``'cpu'``."""
-    if device_type != 'cpu':
-        yield
-        return
-    with mmcv_cpu_op_guard.scope():
+    with torch.autocast(device_type, dtype=dtype), mmcv_op_guard.scope():
         yield
 
 

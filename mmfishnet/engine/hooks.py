@@ -13,7 +13,7 @@ from mmengine.registry import HOOKS
 
 from mmfishnet import checkpoint
 from mmfishnet.utils.compat import cpu_autocast_dtype
-from .mmcv_ops import mmcv_cpu_op_guard
+from .mmcv_ops import mmcv_op_guard
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -77,9 +77,9 @@ class ChannelsLastHook(Hook):
     ``--memory-format contiguous``. The conversion happens in ``before_run``,
     after the Runner has wrapped the model: parameters keep their identity,
     so optimizers and DDP keep working, and the layout they were created
-    with does not affect results. On the CPU, mmcv's compiled ops take
-    channels_last maps for the duration of the run
-    (:data:`~mmfishnet.engine.mmcv_ops.mmcv_cpu_op_guard`).
+    with does not affect results. mmcv's compiled ops, whose kernels read
+    NCHW, get contiguous copies of channels_last maps for the duration of the
+    run (:data:`~mmfishnet.engine.mmcv_ops.mmcv_op_guard`).
     """
 
     priority = 'VERY_HIGH'
@@ -89,8 +89,8 @@ class ChannelsLastHook(Hook):
 
     def before_run(self, runner) -> None:
         model = _unwrap(runner.model)
-        if not self._guarding and _on_cpu(model):
-            self._guarding = mmcv_cpu_op_guard.enable()
+        if not self._guarding:
+            self._guarding = mmcv_op_guard.enable()
         if getattr(model, '_mmfishnet_channels_last', False):
             return
         to_channels_last(model)
@@ -101,13 +101,8 @@ class ChannelsLastHook(Hook):
 
     def after_run(self, runner) -> None:
         if self._guarding:
-            mmcv_cpu_op_guard.disable()
+            mmcv_op_guard.disable()
             self._guarding = False
-
-
-def _on_cpu(model: nn.Module) -> bool:
-    parameter = next(model.parameters(), None)
-    return parameter is None or parameter.device.type == 'cpu'
 
 
 @HOOKS.register_module()

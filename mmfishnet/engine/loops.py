@@ -8,8 +8,8 @@ from mmengine.runner import TestLoop, ValLoop
 
 from mmfishnet.utils.compat import (get_cuda_autocast_dtype,
                                     set_cuda_autocast_dtype)
-from .amp import (amp_device_type, cpu_op_guard, float32_head_outputs,
-                  resolve_amp_dtype)
+from .amp import amp_device_type, float32_head_outputs, resolve_amp_dtype
+from .mmcv_ops import mmcv_op_guard
 
 
 @contextmanager
@@ -39,8 +39,8 @@ class _AutocastLoopMixin:
         if self.amp_dtype is None:
             return super().run()
         float32_head_outputs(self.runner.model)
-        with _default_cuda_autocast_dtype(self.amp_dtype), cpu_op_guard(
-                amp_device_type()):
+        with _default_cuda_autocast_dtype(
+                self.amp_dtype), mmcv_op_guard.scope():
             return super().run()
 
 

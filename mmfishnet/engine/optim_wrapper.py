@@ -10,8 +10,9 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
 from mmfishnet.utils.compat import grad_scaler
-from .amp import (amp_device_type, autocast_context, cpu_op_guard,
-                  float32_head_outputs, resolve_amp_dtype)
+from .amp import (amp_device_type, autocast_context, float32_head_outputs,
+                  resolve_amp_dtype)
+from .mmcv_ops import mmcv_op_guard
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -68,8 +69,8 @@ class MixedPrecisionOptimWrapper(OptimWrapper):
     def backward(self, loss: torch.Tensor, **kwargs) -> None:
         if self.loss_scaler is not None:
             loss = self.loss_scaler.scale(loss)
-        # the backward of mmcv's CPU ops (RoIAlign, ...) meets bf16 too
-        with (cpu_op_guard(self.device_type)
+        # the backward of mmcv's ops (RoIAlign, ...) meets bf16 too
+        with (mmcv_op_guard.scope()
               if self.cast_dtype is not None else nullcontext()):
             loss.backward(**kwargs)
         self._inner_count += 1

@@ -7,7 +7,7 @@ from typing import Iterator
 from mmengine.config import Config
 
 from mmfishnet.checkpoint import safe_loading
-from mmfishnet.engine import mmcv_cpu_op_guard
+from mmfishnet.engine import mmcv_op_guard
 
 SAFETY_HOOK = 'CheckpointSafetyHook'
 
@@ -24,13 +24,12 @@ def add_checkpoint_safety_hook(cfg: Config) -> None:
 
 
 @contextmanager
-def tool_safety(device: str = 'cpu') -> Iterator[None]:
+def tool_safety() -> Iterator[None]:
     """For tools that load models without a Runner (demos, analysis): safe
-    checkpoint loading and, on the CPU, mmcv's op guard, for the duration."""
+    checkpoint loading and mmcv's op guard, for the duration."""
     with ExitStack() as stack:
         stack.enter_context(safe_loading.scope())
-        if device.split(':')[0] == 'cpu':
-            stack.enter_context(mmcv_cpu_op_guard.scope())
+        stack.enter_context(mmcv_op_guard.scope())
         yield
 
 

@@ -10,7 +10,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
 from mmfishnet.engine import (MixedPrecisionOptimWrapper, amp,
-                              autocast_context, mmcv_cpu_op_guard,
+                              autocast_context, mmcv_op_guard,
                               optim_wrapper, resolve_amp_dtype)
 from mmfishnet.models import FishNet, FishNetClsHead
 
@@ -147,13 +147,13 @@ def test_bf16_detector_loss_and_predict(tiny_detector, bf16_cpu):
     # mmcv's RoIAlign and NMS take bf16 in the forward pass and RoIAlign's
     # backward too, through the op guard the wrapper switches on meanwhile
     with wrapper.optim_context(model):
-        assert mmcv_cpu_op_guard.active
+        assert mmcv_op_guard.active
         losses = model(**data, mode='loss')
-    assert not mmcv_cpu_op_guard.active
+    assert not mmcv_op_guard.active
     loss, _ = model.parse_losses(losses)
     assert torch.isfinite(loss) and loss.dtype == torch.float32
     wrapper.backward(loss)
-    assert not mmcv_cpu_op_guard.active
+    assert not mmcv_op_guard.active
     assert all(
         torch.isfinite(p.grad).all() for p in model.parameters()
         if p.grad is not None)
@@ -266,7 +266,7 @@ def test_wrapper_on_a_gpu_scales_the_loss_for_fp16_only(
     assert built == ([('cuda', {})] if scaled else [])
 
 
-def test_autocast_on_cuda_leaves_the_cpu_op_guard_off(monkeypatch):
+def test_autocast_guards_mmcv_ops_on_every_device(monkeypatch):
     entered = []
 
     class FakeAutocast:
@@ -282,9 +282,10 @@ def test_autocast_on_cuda_leaves_the_cpu_op_guard_off(monkeypatch):
 
     monkeypatch.setattr(amp.torch, 'autocast', FakeAutocast)
     with autocast_context(torch.float16, 'cuda'):
-        assert not mmcv_cpu_op_guard.active
+        assert mmcv_op_guard.active
     with autocast_context(torch.bfloat16, 'cpu'):
-        assert mmcv_cpu_op_guard.active
+        assert mmcv_op_guard.active
+    assert not mmcv_op_guard.active
     assert entered == [('cuda', torch.float16), ('cpu', torch.bfloat16)]
 
 

@@ -13,7 +13,7 @@ from mmfishnet.checkpoint import atomic_saving, safe_loading
 from mmfishnet.engine import (ChannelsLastHook, CheckpointSafetyHook,
                               cpu_supports_bf16,
                               CompileLossHook, CompileTestStepHook,
-                              FuseConvBNHook, mmcv_cpu_op_guard,
+                              FuseConvBNHook, mmcv_op_guard,
                               to_channels_last)
 from mmfishnet.models import FishNet, FishNetClsHead
 
@@ -150,25 +150,18 @@ def test_fuse_conv_bn_hook_folds_97_of_150_norms_exactly():
     assert relative_error(actual, expected) < 1e-5
 
 
-def test_channels_last_hook_guards_mmcv_ops_for_its_run_on_the_cpu():
-    runner = SimpleNamespace(model=nn.Conv2d(3, 4, 1))
+@pytest.mark.parametrize('device', ['cpu', 'meta'])
+def test_channels_last_hook_guards_mmcv_ops_for_its_run(device):
+    """On every device: mmcv's CUDA kernels read NCHW too (meta stands in
+    for CUDA here)."""
+    runner = SimpleNamespace(model=nn.Conv2d(3, 4, 1, device=device))
     hook = ChannelsLastHook()
-    assert not mmcv_cpu_op_guard.active
+    assert not mmcv_op_guard.active
     hook.before_run(runner)
-    assert mmcv_cpu_op_guard.active
-    hook.after_run(runner)
-    assert not mmcv_cpu_op_guard.active
-
-
-def test_channels_last_hook_leaves_the_guard_off_for_a_gpu_model():
-    # a model whose weights are not on the CPU (meta stands in for CUDA)
-    runner = SimpleNamespace(model=nn.Conv2d(3, 4, 1, device='meta'))
-    hook = ChannelsLastHook()
-    hook.before_run(runner)
-    assert not mmcv_cpu_op_guard.active
+    assert mmcv_op_guard.active
     assert runner.model.weight.is_contiguous(memory_format=torch.channels_last)
     hook.after_run(runner)
-    assert not mmcv_cpu_op_guard.active
+    assert not mmcv_op_guard.active
 
 
 def test_checkpoint_safety_hook_switches_each_part_for_one_run():

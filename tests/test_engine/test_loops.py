@@ -8,7 +8,7 @@ from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
-from mmfishnet.engine import amp, loops, mmcv_cpu_op_guard
+from mmfishnet.engine import amp, loops, mmcv_op_guard
 from mmfishnet.utils.compat import (get_cuda_autocast_dtype,
                                     set_cuda_autocast_dtype)
 
@@ -25,7 +25,7 @@ class RecordingModel(BaseModel):
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         out = self.linear(inputs)
-        self.seen.append((out.dtype, mmcv_cpu_op_guard.active))
+        self.seen.append((out.dtype, mmcv_op_guard.active))
         return [out.float()]
 
 
@@ -58,7 +58,7 @@ def validate(tmp_path, dtype):
 def test_cpu_validation_in_bf16_with_the_op_guard(tmp_path, monkeypatch):
     monkeypatch.setattr(amp, 'cpu_supports_bf16', lambda: True)
     assert validate(tmp_path, 'auto') == [(torch.bfloat16, True)] * 2
-    assert not mmcv_cpu_op_guard.active
+    assert not mmcv_op_guard.active
 
 
 def test_cpu_without_bf16_validates_in_fp32(tmp_path, monkeypatch):

@@ -1,17 +1,20 @@
-"""mmcv's CPU kernels under bf16 and channels_last (the op guard)."""
+"""mmcv's kernels under bf16 and channels_last (the op guard): run on the
+CPU here; the CUDA rules are checked as a table, and on a GPU by
+tools/gpu/acceptance.py (its mmcv ops row)."""
 import pytest
 import torch
 from mmcv.ops import batched_nms, nms, roi_align
 from mmcv.utils import ext_loader
 
-from mmfishnet.engine.mmcv_ops import guarded_ext_functions, mmcv_cpu_op_guard
+from mmfishnet.engine.mmcv_ops import (copy_dtype, guarded_ext_functions,
+                                       mmcv_op_guard)
 
 pytestmark = pytest.mark.compat
 
 
 @pytest.fixture(autouse=True)
 def guard():
-    with mmcv_cpu_op_guard.scope():
+    with mmcv_op_guard.scope():
         yield
 
 
@@ -20,7 +23,7 @@ def test_the_guard_wraps_every_op_while_enabled_and_restores_them():
     wrapped = guarded_ext_functions()
     assert {'nms', 'roi_align_forward', 'roi_align_backward'} <= set(wrapped)
     original = ext.nms.__wrapped__
-    mmcv_cpu_op_guard.disable()  # the fixture's enable: off now
+    mmcv_op_guard.disable()  # the fixture's enable: off now
     try:
         assert ext.nms is original and guarded_ext_functions() == []
         with pytest.raises(RuntimeError, match='BFloat16|Float'):
@@ -28,7 +31,7 @@ def test_the_guard_wraps_every_op_while_enabled_and_restores_them():
                 torch.tensor([0.9]).bfloat16(),
                 iou_threshold=0.5)
     finally:
-        mmcv_cpu_op_guard.enable()
+        mmcv_op_guard.enable()
 
 
 def test_roi_align_takes_bf16_and_channels_last():
@@ -64,14 +67,18 @@ def test_nms_takes_bf16_scores():
     assert sorted(keep.tolist()) == [0, 1, 2]
 
 
-def test_tensors_on_other_devices_go_straight_to_the_kernel():
-    """The guard converts CPU tensors only: a GPU kernel takes bf16 and any
-    layout itself (meta tensors stand in for CUDA ones here)."""
-    from mmfishnet.engine.mmcv_ops import _needs_float32
-    assert _needs_float32(torch.zeros(2, dtype=torch.bfloat16))
-    assert _needs_float32(torch.zeros(2, 3).t())
-    assert not _needs_float32(torch.zeros(2, 3))
-    assert not _needs_float32(
-        torch.zeros(2, dtype=torch.bfloat16, device='meta'))
-    assert not _needs_float32(
-        torch.zeros(2, 3, device='meta', dtype=torch.float16).t())
+@pytest.mark.parametrize('device,dtype,contiguous,copy', [
+    ('cpu', torch.float32, True, None),
+    ('cpu', torch.float32, False, torch.float32),
+    ('cpu', torch.bfloat16, True, torch.float32),
+    ('cpu', torch.float16, True, torch.float32),
+    # mmcv 2.1's CUDA kernels dispatch float32 and float16, and read NCHW
+    ('cuda', torch.float32, True, None),
+    ('cuda', torch.float16, True, None),
+    ('cuda', torch.bfloat16, True, torch.float32),
+    ('cuda', torch.float16, False, torch.float16),
+    ('cuda', torch.float32, False, torch.float32),
+    ('meta', torch.bfloat16, False, None),
+])
+def test_the_copy_each_kernel_gets(device, dtype, contiguous, copy):
+    assert copy_dtype(device, dtype, contiguous) == copy

@@ -191,7 +191,7 @@ def test_rows_run_in_the_order_of_their_value(tmp_path, monkeypatch):
     monkeypatch.setattr(acceptance, 'make_data', lambda root: dict(
         shapes=root, classes=root, camvid=root))
     args = acceptance.argparse.Namespace(
-        steps=list(acceptance.STEPS), only=None, quick=False, out=tmp_path,
+        steps=list(acceptance.STEPS), only=None, modes=None, quick=False, out=tmp_path,
         train_timeout=300)
     rows = acceptance.plan(args, tmp_path)
     steps = [r.step for r in rows]

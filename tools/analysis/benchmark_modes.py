@@ -160,8 +160,8 @@ def measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
     when ``config`` is ``authors:DIR``) in ``mode``."""
     from mmfishnet.runtime import tool_safety
 
-    # mmcv's CPU ops (NMS, RoIAlign) take bf16 and channels_last maps
-    with tool_safety(device()):
+    # mmcv's ops (NMS, RoIAlign) take bf16 and channels_last maps
+    with tool_safety():
         return _measure(config, mode, phase, size, batch, iters, warmup)
 
 

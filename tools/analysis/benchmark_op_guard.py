@@ -16,7 +16,7 @@ import time
 import torch
 from mmcv.ops import nms, roi_align
 
-from mmfishnet.engine import mmcv_cpu_op_guard
+from mmfishnet.engine import mmcv_op_guard
 
 
 def per_call_us(function, calls: int) -> float:
@@ -60,7 +60,7 @@ def main():
         bare = None
         if 'bf16' not in name:  # without the guard bf16 does not run
             bare = per_call_us(call, args.calls)
-        with mmcv_cpu_op_guard.scope():
+        with mmcv_op_guard.scope():
             guarded = per_call_us(call, args.calls)
         overhead = f'{guarded - bare:+.2f}' if bare is not None else ''
         bare = f'{bare:.2f}' if bare is not None else 'fails'

@@ -90,7 +90,7 @@ def main(argv=None):
     with user_errors_exit():
         check_config_path(args.config)
         check_checkpoint_file(args.checkpoint, 'checkpoint')
-    with tool_safety('cpu'):
+    with tool_safety():
         grid = draw(args)
     mmcv.imwrite(mmcv.rgb2bgr(grid), args.out)
     print(f'{args.num} images: image | ground truth | prediction -> '

@@ -44,7 +44,7 @@ def main(argv=None):
         check_checkpoint_file(args.checkpoint, 'checkpoint')
         check_images(args.images)
 
-    with tool_safety(args.device or 'cpu'):
+    with tool_safety():
         classify(args)
 
 

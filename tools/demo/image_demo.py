@@ -115,7 +115,7 @@ def main(argv=None):
             raise FileNotFoundError(f'--ann-file {args.ann_file} does not '
                                     'exist')
 
-    with tool_safety(args.device):
+    with tool_safety():
         draw_predictions(args)
 
 

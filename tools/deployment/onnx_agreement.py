@@ -94,7 +94,7 @@ def main(argv=None):
         raise SystemExit(f'error: {args.model} is a {model.task} model; '
                          'agreement is measured for classifiers and '
                          'segmentors')
-    with tool_safety('cpu'):
+    with tool_safety():
         compare(args, model, paths)
 
 

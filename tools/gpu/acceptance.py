@@ -216,21 +216,42 @@ def versions() -> dict:
 
 
 def mmcv_ops_on_device() -> dict:
-    """NMS and RoIAlign of mmcv's compiled extension on this device."""
+    """NMS and RoIAlign of mmcv's compiled extension on this device, and
+    RoIAlign of a channels_last map and of a bf16 map against the contiguous
+    float32 result, without and with mmfishnet's op guard (mmcv's kernels
+    read NCHW; its CUDA kernels have no bf16)."""
     from mmcv.ops import nms, roi_align
+
+    from mmfishnet.engine import mmcv_op_guard
     boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30.]],
                          device=device())
     scores = torch.tensor([0.9, 0.8, 0.7], device=device())
     _, keep = nms(boxes, scores, iou_threshold=0.5)
-    feats = torch.arange(
-        2 * 8 * 8, dtype=torch.float32, device=device()).reshape(1, 2, 8, 8)
-    rois = torch.tensor([[0, 0, 0, 4, 4.]], device=device())
-    pooled = roi_align(feats, rois, (2, 2), 1.0, 2, 'avg', True)
-    return dict(
-        nms_keep=keep.tolist(),
-        nms_ok=keep.tolist() == [0, 2],
-        roi_align_sum=round(float(pooled.sum()), 3),
-        status='ok' if keep.tolist() == [0, 2] else 'wrong')
+    torch.manual_seed(0)
+    feats = torch.randn(2, 16, 40, 48, device=device())
+    rois = torch.tensor([[0, 1., 2., 30., 25.], [1, 3., 4., 40., 36.]],
+                        device=device())
+    expected = roi_align(feats, rois, 7, 0.5, 2)
+    values = dict(nms_keep=keep.tolist())
+
+    def roi_align_error(maps):
+        try:
+            out = roi_align(maps, rois, 7, 0.5, 2)
+        except RuntimeError as e:  # no kernel for the dtype
+            return f'{type(e).__name__}: {str(e).splitlines()[0][:80]}'
+        return (out.float() - expected).abs().max().item()
+
+    nhwc = feats.contiguous(memory_format=torch.channels_last)
+    for guarded in (False, True):
+        suffix = 'guarded' if guarded else 'unguarded'
+        with (mmcv_op_guard.scope() if guarded else contextlib.nullcontext()):
+            values[f'channels_last_{suffix}'] = roi_align_error(nhwc)
+            values[f'bf16_{suffix}'] = roi_align_error(feats.bfloat16())
+    ok = (keep.tolist() == [0, 2] and values['channels_last_guarded'] == 0
+          and isinstance(values['bf16_guarded'], float)
+          and values['bf16_guarded'] < 0.05)
+    values['status'] = 'ok' if ok else 'wrong'
+    return values
 
 
 # ---- 2. equivalence ---------------------------------------------------------
@@ -386,16 +407,16 @@ LAUNCH = re.compile(r'launch: device=(\w+) backend=(\w+) world_size=(\d+) '
 
 def read_training_log(text: str) -> dict:
     """Losses, the loop's s/iter (median over the iterations after the
-    first two, which include cuDNN's autotuning) and the process's own
-    launch line (tools/launch_utils.describe_launch)."""
+    first two, which include cuDNN's autotuning; none for shorter runs) and
+    the process's own launch line (tools/launch_utils.describe_launch)."""
     losses = [float(v) for v in LOSS.findall(text)]
     times = [float(v) for v in ITER_TIME.findall(text)]
     launch = LAUNCH.search(text)
     values = dict(
         iterations_logged=len(losses),
         last_loss=losses[-1] if losses else None,
-        loop_s_per_iter=(statistics.median(times[2:] or times)
-                         if times else None),
+        loop_s_per_iter=(statistics.median(times[2:])
+                         if len(times) > 2 else None),
         device=launch.group(1) if launch else None,
         backend=launch.group(2) if launch else None,
         world_size=int(launch.group(3)) if launch else None,
@@ -592,7 +613,7 @@ def plan(args, data_root: Path) -> list:
         iters, warmup = (1, 1) if args.quick else (10, 3)
         for name, config, mode, phase, size, batch in throughput_rows(
                 args.quick):
-            if chosen(name):
+            if chosen(name) and (not args.modes or mode in args.modes):
                 rows.append(
                     Row('throughput', name, measure_throughput,
                         (config, mode, phase, size, batch, iters, warmup),
@@ -625,6 +646,11 @@ def main(argv=None):
         nargs='+',
         metavar='NAME',
         help='only the training runs / throughput models of these names')
+    parser.add_argument(
+        '--modes',
+        nargs='+',
+        metavar='MODE',
+        help='only the throughput rows in these modes (e.g. bf16+cl)')
     parser.add_argument(
         '--deadline',
         type=float,
