@@ -1,17 +1,14 @@
-"""Shared fixtures: official-format FishNet weights filled by a fixed
-recipe, and the official model's reference outputs computed with them."""
+"""Shared fixtures and paths; the official-format FishNet weights filled by
+a fixed recipe and the official model's reference outputs computed with
+them come from :mod:`reference`."""
 import json
-import math
 import subprocess
 import sys
-from collections import OrderedDict
 from pathlib import Path
 
 import pytest
 import torch
-from reference import (DATA, deterministic_official_state,  # noqa: F401
-                       load_reference, official_key_shapes, reference_input,
-                       relative_error)
+from reference import deterministic_official_state
 
 REPO = Path(__file__).parent.parent
 TINY_COCO = REPO.parent / 'shared' / 'data' / 'tiny_coco'
@@ -19,7 +16,6 @@ CAMVID = REPO.parent / 'shared' / 'data' / 'camvid'
 # the recommended CamVid config, which most segmentation tests build
 CAMVID_CONFIG = (
     REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py')
-
 
 CONVERTER = REPO / 'tools' / 'model_converters' / 'fishnet2mmpretrain.py'
 

@@ -5,7 +5,7 @@ from importlib.util import find_spec
 from ..utils.mmpretrain_models import (describe_import_error,
                                        mmpretrain_models_problem,
                                        switched_on_by_environment,
-                                       unavailable_part, unavailable_message,
+                                       unavailable_message, unavailable_part,
                                        use_mmpretrain_without_multimodal)
 from .backbones import FishNet
 

@@ -91,12 +91,13 @@ def describe_import_error(error: BaseException) -> str:
 def unavailable_message(problem: str) -> str:
     """What a user of mmpretrain's parts of mmfishnet reads when
     ``mmpretrain.models`` cannot be imported: the cause and the remedy."""
-    return (f'mmpretrain.models cannot be imported here: {problem}. '
-            'mmdet.models and mmseg.models import it too when mmpretrain is '
-            'installed, so no mmpretrain, mmdet or mmseg model builds (FishNet '
-            'is registered in all three; FishNetClsHead and '
-            'ClassWeightedCrossEntropyLoss are not). Remedy: '
-            f'{REMEDY}.')
+    return (
+        f'mmpretrain.models cannot be imported here: {problem}. '
+        'mmdet.models and mmseg.models import it too when mmpretrain is '
+        'installed, so no mmpretrain, mmdet or mmseg model builds (FishNet '
+        'is registered in all three; FishNetClsHead and '
+        'ClassWeightedCrossEntropyLoss are not). Remedy: '
+        f'{REMEDY}.')
 
 
 def unavailable_part(name: str, problem: str):

@@ -4,11 +4,11 @@ import math
 
 import pytest
 import torch
-from conftest import (REPO, convert, deterministic_official_state,
-                      save_official, tiny_coco_available, write_object_crops,
-                      write_pattern_dataset)
+from conftest import (REPO, convert, save_official, tiny_coco_available,
+                      write_object_crops, write_pattern_dataset)
 from mmengine.config import Config, ConfigDict
 from mmengine.runner import Runner
+from reference import deterministic_official_state
 
 CLS_CONFIGS = sorted(p.name for p in (REPO / 'configs').glob('fish*_in1k.py'))
 

@@ -10,8 +10,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
 from mmfishnet.engine import (MixedPrecisionOptimWrapper, amp,
-                              autocast_context, mmcv_op_guard,
-                              optim_wrapper, resolve_amp_dtype)
+                              autocast_context, mmcv_op_guard, optim_wrapper,
+                              resolve_amp_dtype)
 from mmfishnet.models import FishNet, FishNetClsHead
 
 pytestmark = pytest.mark.compat

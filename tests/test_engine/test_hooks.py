@@ -11,9 +11,8 @@ from mmengine.runner import Runner
 
 from mmfishnet.checkpoint import atomic_saving, safe_loading
 from mmfishnet.engine import (ChannelsLastHook, CheckpointSafetyHook,
-                              cpu_supports_bf16,
                               CompileLossHook, CompileTestStepHook,
-                              FuseConvBNHook, mmcv_op_guard,
+                              FuseConvBNHook, cpu_supports_bf16, mmcv_op_guard,
                               to_channels_last)
 from mmfishnet.models import FishNet, FishNetClsHead
 

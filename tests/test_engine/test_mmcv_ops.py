@@ -67,18 +67,20 @@ def test_nms_takes_bf16_scores():
     assert sorted(keep.tolist()) == [0, 1, 2]
 
 
-@pytest.mark.parametrize('device,dtype,contiguous,copy', [
-    ('cpu', torch.float32, True, None),
-    ('cpu', torch.float32, False, torch.float32),
-    ('cpu', torch.bfloat16, True, torch.float32),
-    ('cpu', torch.float16, True, torch.float32),
-    # mmcv 2.1's CUDA kernels dispatch float32 and float16, and read NCHW
-    ('cuda', torch.float32, True, None),
-    ('cuda', torch.float16, True, None),
-    ('cuda', torch.bfloat16, True, torch.float32),
-    ('cuda', torch.float16, False, torch.float16),
-    ('cuda', torch.float32, False, torch.float32),
-    ('meta', torch.bfloat16, False, None),
-])
+@pytest.mark.parametrize(
+    'device,dtype,contiguous,copy',
+    [
+        ('cpu', torch.float32, True, None),
+        ('cpu', torch.float32, False, torch.float32),
+        ('cpu', torch.bfloat16, True, torch.float32),
+        ('cpu', torch.float16, True, torch.float32),
+        # mmcv 2.1's CUDA kernels dispatch float32 and float16, and read NCHW
+        ('cuda', torch.float32, True, None),
+        ('cuda', torch.float16, True, None),
+        ('cuda', torch.bfloat16, True, torch.float32),
+        ('cuda', torch.float16, False, torch.float16),
+        ('cuda', torch.float32, False, torch.float32),
+        ('meta', torch.bfloat16, False, None),
+    ])
 def test_the_copy_each_kernel_gets(device, dtype, contiguous, copy):
     assert copy_dtype(device, dtype, contiguous) == copy

@@ -1,7 +1,8 @@
 """Pretrained weights that cannot fit say which file and what to do."""
 import pytest
 import torch
-from conftest import deterministic_official_state, save_official, zoo_config
+from conftest import save_official, zoo_config
+from reference import deterministic_official_state
 
 from mmfishnet.models import FishNet
 

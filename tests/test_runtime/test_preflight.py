@@ -161,7 +161,8 @@ def test_missing_dataset_files_name_the_path_and_the_option(tmp_path):
 
 
 def test_pretrained_weights_of_another_depth_fail_before_training(tmp_path):
-    from conftest import deterministic_official_state, save_official
+    from conftest import save_official
+    from reference import deterministic_official_state
     path = tmp_path / 'fishnet99_ckpt.tar'
     save_official(path, deterministic_official_state('fishnet99'))
     cfg = Config.fromfile(DET_CONFIG)

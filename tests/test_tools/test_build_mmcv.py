@@ -40,12 +40,13 @@ exit 3
 
 
 def build(python, wheel_dir, sdist, **env):
-    return subprocess.run(['bash', SCRIPT, str(python),
-                           str(wheel_dir),
-                           str(sdist)],
-                          capture_output=True,
-                          text=True,
-                          env=dict(os.environ, CXX_STD='c++20', **env))
+    return subprocess.run(
+        ['bash', SCRIPT,
+         str(python), str(wheel_dir),
+         str(sdist)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, CXX_STD='c++20', **env))
 
 
 @pytest.mark.parametrize('layout', ['default', 'setup_env', 'acceptance'])

@@ -4,7 +4,8 @@ import subprocess
 import sys
 
 import numpy as np
-from conftest import REPO, convert, deterministic_official_state, save_official
+from conftest import REPO, convert, save_official
+from reference import deterministic_official_state
 
 DEMO = REPO / 'tools' / 'demo'
 

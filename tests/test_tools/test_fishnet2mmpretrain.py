@@ -1,8 +1,8 @@
 """The converter CLI on checkpoints in the official file format."""
 import pytest
 import torch
-from conftest import (convert, convert_official_fishnet99,
-                      deterministic_official_state, save_official)
+from conftest import convert, convert_official_fishnet99, save_official
+from reference import deterministic_official_state
 
 from mmfishnet.models import FishNet
 

@@ -22,10 +22,10 @@ needs_pycocotools = pytest.mark.skipif(
     find_spec('pycocotools') is None or find_spec('transformers') is not None,
     reason='the problem needs pycocotools and a stand-in transformers')
 
-
 STAND_IN = {
     # every name transformers exports, as a class of its own ...
-    '__init__.py': """
+    '__init__.py':
+    """
 __version__ = '{version}'
 
 
@@ -38,14 +38,20 @@ def __getattr__(name):
     globals()[name] = type(name, (base, ), {{}})
     return globals()[name]
 """,
-    'activations.py': 'from transformers import __getattr__  # noqa\n',
-    'modeling_outputs.py': 'from transformers import __getattr__  # noqa\n',
+    'activations.py':
+    'from transformers import __getattr__  # noqa\n',
+    'modeling_outputs.py':
+    'from transformers import __getattr__  # noqa\n',
     # ... except the helpers that transformers 5 dropped from modeling_utils
     # and mmpretrain's BLIP language model imports
-    'modeling_utils.py': 'from transformers import PreTrainedModel  # noqa\n',
-    'models/__init__.py': '',
-    'models/auto/__init__.py': '',
-    'models/auto/auto_factory.py': """
+    'modeling_utils.py':
+    'from transformers import PreTrainedModel  # noqa\n',
+    'models/__init__.py':
+    '',
+    'models/auto/__init__.py':
+    '',
+    'models/auto/auto_factory.py':
+    """
 class _Exported:
 
     @classmethod
@@ -58,7 +64,8 @@ class _Exported:
 class _BaseAutoModelClass(_Exported):
     pass
 """,
-    'models/bert/__init__.py': '',
+    'models/bert/__init__.py':
+    '',
     'models/bert/configuration_bert.py':
     'from transformers import __getattr__  # noqa\n',
 }
@@ -71,8 +78,8 @@ def stand_in(root, version):
     for name, text in STAND_IN.items():
         path = root / 'transformers' / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text.format(version=version) if name ==
-                        '__init__.py' else text)
+        path.write_text(
+            text.format(version=version) if name == '__init__.py' else text)
     info = root / f'transformers-{version}.dist-info'
     info.mkdir()
     (info / 'METADATA').write_text(
@@ -147,8 +154,7 @@ print(json.dumps(dict(
 
 
 @needs_pycocotools
-def test_fishnet_is_registered_and_the_head_says_why_it_is_not(
-        transformers_5):
+def test_fishnet_is_registered_and_the_head_says_why_it_is_not(transformers_5):
     out, stderr = run(REGISTERED, transformers_5)
     assert out['registered'] == [True, True, True]
     assert out['backbone'] == 'FishNet'

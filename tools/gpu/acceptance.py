@@ -190,14 +190,14 @@ def versions() -> dict:
         mmdet=mmdet.__version__,
         mmpretrain=mmpretrain.__version__,
         python=sys.version.split()[0])
-    for name, module in (('mmseg', 'mmseg'), ('transformers',
-                                              'transformers')):
+    for name, module in (('mmseg', 'mmseg'), ('transformers', 'transformers')):
         try:
             values[name] = importlib.import_module(module).__version__
         except ImportError:
             values[name] = 'not installed'
-    import mmfishnet
     from mmpretrain.utils import dependency
+
+    import mmfishnet
     values['mmfishnet'] = mmfishnet.__version__
     values['mmpretrain_multimodal'] = dependency.WITH_MULTIMODAL
     if device() == 'cuda':
@@ -247,9 +247,10 @@ def mmcv_ops_on_device() -> dict:
         with (mmcv_op_guard.scope() if guarded else contextlib.nullcontext()):
             values[f'channels_last_{suffix}'] = roi_align_error(nhwc)
             values[f'bf16_{suffix}'] = roi_align_error(feats.bfloat16())
-    ok = (keep.tolist() == [0, 2] and values['channels_last_guarded'] == 0
-          and isinstance(values['bf16_guarded'], float)
-          and values['bf16_guarded'] < 0.05)
+    ok = (
+        keep.tolist() == [0, 2] and values['channels_last_guarded'] == 0
+        and isinstance(values['bf16_guarded'], float)
+        and values['bf16_guarded'] < 0.05)
     values['status'] = 'ok' if ok else 'wrong'
     return values
 
@@ -261,11 +262,11 @@ def official_equivalence(reference_name: str) -> dict:
     """Converted official-format FishNet-99 on this device against the
     reference logits and FPN maps (relative error, fp32, TF32 off)."""
     sys.path.insert(0, str(REPO / 'tests'))
-    from reference import (deterministic_official_state, load_reference,
-                           reference_input, relative_error)
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
+    from reference import (deterministic_official_state, load_reference,
+                           reference_input, relative_error)
 
     from mmfishnet.converters import convert_official_checkpoint
     reference = load_reference(reference_name)
@@ -437,8 +438,7 @@ def judge_training(values: dict, on_cuda: bool) -> dict:
         problems.append(f'exit {values["returncode"]}')
     if values['backend'] is None:
         problems.append('no launch line in the log')
-    elif on_cuda and (values['device'], values['backend']) != ('cuda',
-                                                               'nccl'):
+    elif on_cuda and (values['device'], values['backend']) != ('cuda', 'nccl'):
         problems.append(f'ran on {values["device"]} with '
                         f'{values["backend"]}, not cuda with nccl')
     elif on_cuda and not synced:
@@ -480,7 +480,8 @@ def train_with_launcher(config: str, options: list, work_dir: Path, port: int,
         except subprocess.TimeoutExpired:
             returncode = f'killed after {timeout_s:.0f} s'
     text = log.read_text(errors='replace')
-    values = dict(returncode=returncode, log=str(log), **read_training_log(text))
+    values = dict(
+        returncode=returncode, log=str(log), **read_training_log(text))
     if returncode != 0:
         values['error'] = text[-3000:]
     return judge_training(values, device() == 'cuda')
@@ -606,8 +607,8 @@ def plan(args, data_root: Path) -> list:
                 slug = re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_')
                 rows.append(
                     Row('training', name, train_with_launcher,
-                        (config, options, args.out / 'train' / slug,
-                         29500 + i, args.train_timeout), needs_cuda(name),
+                        (config, options, args.out / 'train' / slug, 29500 + i,
+                         args.train_timeout), needs_cuda(name),
                         NEEDS_S['training']))
     if 'throughput' in args.steps:
         iters, warmup = (1, 1) if args.quick else (10, 3)
@@ -615,11 +616,12 @@ def plan(args, data_root: Path) -> list:
                 args.quick):
             if chosen(name) and (not args.modes or mode in args.modes):
                 rows.append(
-                    Row('throughput', name, measure_throughput,
+                    Row(
+                        'throughput', name, measure_throughput,
                         (config, mode, phase, size, batch, iters, warmup),
                         mode.startswith(('fp16', 'tf32')),
-                        NEEDS_S['compile' if 'compile' in mode else
-                                'throughput']))
+                        NEEDS_S['compile' if 'compile' in
+                                mode else 'throughput']))
     return rows
 
 

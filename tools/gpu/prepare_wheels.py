@@ -154,8 +154,10 @@ def verify(folder: Path) -> list:
     or unlisted files (an empty list when it is intact)."""
     path = folder / 'manifest.json'
     if not path.is_file():
-        return [f'{path} does not exist: prepare the folder with '
-                f'python tools/gpu/prepare_wheels.py --out {folder}']
+        return [
+            f'{path} does not exist: prepare the folder with '
+            f'python tools/gpu/prepare_wheels.py --out {folder}'
+        ]
     files = json.loads(path.read_text())['files']
     problems = []
     for name, info in files.items():
@@ -228,8 +230,8 @@ def wheel_requirements(wheel: Path, python_version: str) -> list:
                         if n.endswith('.dist-info/METADATA'))
         text = z.read(metadata).decode()
     return requirement_names([
-        line[len('Requires-Dist:'):] for line in text.splitlines()
-        if line.startswith('Requires-Dist:')
+        line[len('Requires-Dist:'):]
+        for line in text.splitlines() if line.startswith('Requires-Dist:')
     ], python_version)
 
 
@@ -241,14 +243,15 @@ def unmet(needs: dict, carried: set, image: set) -> list:
             if normalise(PROVIDED_BY.get(normalise(r), r)) not in have]
 
 
-def unmet_requirements(folder: Path, python_version: str,
-                       image: set) -> list:
+def unmet_requirements(folder: Path, python_version: str, image: set) -> list:
     """:func:`unmet` for the wheels of ``folder`` and the source releases
     built from it."""
     wheels = sorted(folder.glob('*.whl'))
     needs = {w.name: wheel_requirements(w, python_version) for w in wheels}
-    needs.update({f'{name} (source)': list(names)
-                  for name, names in SDIST_REQUIRES.items()})
+    needs.update({
+        f'{name} (source)': list(names)
+        for name, names in SDIST_REQUIRES.items()
+    })
     carried = {w.name.split('-')[0] for w in wheels}
     carried |= {s.split('==')[0] for s in SDISTS}
     return unmet(needs, carried, image)
@@ -327,8 +330,9 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(command)
     if result.returncode != 0:
-        raise SystemExit(f'error: pip download of {len(WHEELS)} wheels failed '
-                         f'(exit {result.returncode}); see pip\'s output above')
+        raise SystemExit(
+            f'error: pip download of {len(WHEELS)} wheels failed '
+            f'(exit {result.returncode}); see pip\'s output above')
     for spec in sdists:
         download_sdist(spec, args.out, args.index_url)
     manifest = write_manifest(args.out)
@@ -338,8 +342,8 @@ def main(argv=None):
     unmet = unmet_requirements(args.out, args.python_version, image_packages())
     if unmet:
         raise SystemExit('error: requirements met neither by the wheels nor '
-                         f'by the target image ({IMAGE.name}): ' + ', '.join(
-                             f'{who} needs {r}' for who, r in unmet) +
+                         f'by the target image ({IMAGE.name}): ' +
+                         ', '.join(f'{who} needs {r}' for who, r in unmet) +
                          '; add them to WHEELS')
     print('\n'.join(check_fits(manifest, tracked_bytes(), args.limit_mib)))
     print(f'ok: carry {args.out} (name it in the device call\'s carry) and '
