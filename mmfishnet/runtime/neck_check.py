@@ -21,7 +21,7 @@ import torch
 from mmengine.config import Config
 
 from mmfishnet.models import FishNet
-from .preflight import FISHNET_TYPES, UserInputError
+from .preflight import UserInputError, is_fishnet
 
 HEAD_KEYS = ('decode_head', 'auxiliary_head')
 REVERSED_NECKS = ('YOLOV3Neck', 'mmdet.YOLOV3Neck')
@@ -51,19 +51,22 @@ def _head_expectations(
         yield from _head_expectations(head['kernel_generate_head'],
                                       f'{path}.kernel_generate_head', outs)
     if 'in_channels' in head:
-        index = head.get('in_index')
         channels = head['in_channels']
-        if index is None:
-            expected = outs if isinstance(channels, (list, tuple)) else None
-        elif isinstance(index, (list, tuple)):
-            expected = [outs[i] for i in index if -len(outs) <= i < len(outs)]
-        else:
-            expected = outs[index] if -len(outs) <= index < len(outs) else None
-        if expected is None and index is not None:
+        # mmseg's default in_index is -1 (the last map) for one input
+        index = head.get('in_index',
+                         None if isinstance(channels, (list, tuple)) else -1)
+        indices = _as_list(index) if index is not None else []
+        bad = [i for i in indices if not -len(outs) <= i < len(outs)]
+        if bad:
             yield (f'{path}.in_index', index,
-                   f'one of 0..{len(outs) - 1} ({len(outs)} FishNet maps)')
-        elif expected is not None:
-            yield f'{path}.in_channels', channels, expected
+                   f'indices in 0..{len(outs) - 1} ({len(outs)} FishNet maps; '
+                   f'out of range: {bad})')
+        elif index is None:
+            yield f'{path}.in_channels', channels, outs
+        elif isinstance(index, (list, tuple)):
+            yield f'{path}.in_channels', channels, [outs[i] for i in index]
+        else:
+            yield f'{path}.in_channels', channels, outs[index]
     if head.get('c1_in_channels', 0):
         yield f'{path}.c1_in_channels', head['c1_in_channels'], outs[0]
 
@@ -113,8 +116,7 @@ def check_neck_channels(cfg: Union[Config, dict]) -> None:
     """
     model = cfg.get('model', cfg) if isinstance(cfg, (Config, dict)) else cfg
     backbone = model.get('backbone') if isinstance(model, dict) else None
-    if not (isinstance(backbone, dict)
-            and backbone.get('type') in FISHNET_TYPES):
+    if not (isinstance(backbone, dict) and is_fishnet(backbone.get('type'))):
         return
     outs = fishnet_out_channels(backbone)
     wrong = [(entry, value, expected)

@@ -21,7 +21,22 @@ from mmfishnet.models.pretrained import (CONVERTER, check_not_other_zoo,
                                          missing_pretrained_message,
                                          read_weights)
 
-FISHNET_TYPES = ('FishNet', 'mmfishnet.FishNet', FishNet)
+#: The scopes FishNet is registered in (:mod:`mmfishnet.registry`), as a
+#: config may spell it: ``type='mmpretrain.FishNet'`` from any scope.
+FISHNET_SCOPES = ('mmdet', 'mmpretrain', 'mmseg')
+
+
+def is_fishnet(type_) -> bool:
+    """Whether a config's ``type`` builds FishNet: the class, ``'FishNet'``,
+    or ``'SCOPE.FishNet'`` for a scope it is registered in."""
+    if isinstance(type_, type):
+        return issubclass(type_, FishNet)
+    if not isinstance(type_, str):
+        return False
+    scope, _, name = type_.rpartition('.')
+    return name == 'FishNet' and scope in ('', *FISHNET_SCOPES)
+
+
 DETECTOR_PARTS = {'rpn_head', 'roi_head', 'bbox_head', 'mask_head'}
 
 
@@ -83,7 +98,7 @@ def check_fishnet_args(cfg: Config) -> None:
     (a typo in the config or in ``--cfg-options``), naming the closest one."""
     known = fishnet_argument_names()
     for path, node in config_dicts(cfg.get('model'), 'model'):
-        if node.get('type') not in FISHNET_TYPES:
+        if not is_fishnet(node.get('type')):
             continue
         for key in node:
             if key == 'type' or key in known:
@@ -105,12 +120,11 @@ def _pretrained_entries(model) -> Iterator[Tuple[str, str, object, dict]]:
     part, a FishNet's deprecated ``pretrained``, and the model-level
     ``pretrained`` that mmseg's segmentors hand to their backbone."""
     backbone = model.get('backbone') if isinstance(model, dict) else None
-    if (isinstance(backbone, dict) and backbone.get('type') in FISHNET_TYPES
+    if (isinstance(backbone, dict) and is_fishnet(backbone.get('type'))
             and model.get('pretrained') is not None):
         yield 'model.pretrained', model['pretrained'], None, backbone
     for path, node in config_dicts(model, 'model'):
-        if node.get('type') in FISHNET_TYPES and node.get(
-                'pretrained') is not None:
+        if is_fishnet(node.get('type')) and node.get('pretrained') is not None:
             yield f'{path}.pretrained', node['pretrained'], None, node
         init_cfgs = node.get('init_cfg')
         init_cfgs = init_cfgs if isinstance(init_cfgs, list) else [init_cfgs]
@@ -129,7 +143,7 @@ def check_pretrained_files(cfg: Config) -> None:
     converted) and is no model-zoo address of another network."""
     for option, checkpoint, prefix, node in _pretrained_entries(
             cfg.get('model')):
-        fishnet = node.get('type') in FISHNET_TYPES
+        fishnet = is_fishnet(node.get('type'))
         if fishnet:
             try:
                 check_not_other_zoo(checkpoint, option)
@@ -170,8 +184,7 @@ def check_preprocessor(cfg: Config) -> None:
     if not isinstance(model, dict):
         return
     backbone = model.get('backbone')
-    if not (isinstance(backbone, dict)
-            and backbone.get('type') in FISHNET_TYPES):
+    if not (isinstance(backbone, dict) and is_fishnet(backbone.get('type'))):
         return
     pretrained = [
         option for option, checkpoint, _, node in _pretrained_entries(model)

@@ -12,21 +12,21 @@ imports ``mmpretrain.models`` (its ReID data preprocessor) and
 ``mmseg.models`` imports ``mmdet.models``, and neither catches a
 ``TypeError``.
 
-FishNet itself does not need mmpretrain's models; the classifier head
-:class:`~mmfishnet.models.heads.FishNetClsHead` does. ``import mmfishnet``
-therefore does not import ``mmpretrain.models`` where that is known to fail
+FishNet itself does not need these models; the classifier head
+:class:`~mmfishnet.models.heads.FishNetClsHead` (an mmpretrain head) and
+the class-weighted loss (an mmseg loss) do. ``import mmfishnet`` therefore
+does not import them where that is known to fail
 (:func:`mmpretrain_models_problem`), and survives it where it fails for
 another reason: it registers FishNet in every toolbox, warns once with the
-cause and the remedy (mmpretrain configs would otherwise stop with
-mmpretrain's own error deep in a registry look-up), and registers in
-mmpretrain's ``MODELS`` a ``FishNetClsHead`` that raises an ``ImportError``
-with the same message when it is built.
+cause and the remedy (configs would otherwise stop with mmpretrain's own
+error deep in a registry look-up), and registers stand-ins for the two
+classes that raise an ``ImportError`` with the same message when built.
 
 The remedy that keeps transformers 5 is opt-in and narrow:
 :func:`use_mmpretrain_without_multimodal` makes mmpretrain register its own
 placeholders for the multimodal models instead of importing them (as it does
-when transformers is absent), and then registers the real
-``FishNetClsHead``. Every other mmpretrain model is unchanged. It must run
+when transformers is absent), and then registers the real head and
+loss. Every other mmpretrain model is unchanged. It must run
 before anything imports ``mmpretrain.models``; ``MMFISHNET_MMPRETRAIN_
 MULTIMODAL=0`` in the environment makes ``import mmfishnet`` call it first.
 mmfishnet's tools (``tools/train.py``, ``tools/test.py``, the GPU acceptance)
@@ -113,8 +113,9 @@ def unavailable_part(name: str, problem: str):
 
 
 def use_mmpretrain_without_multimodal() -> bool:
-    """Let ``mmpretrain.models`` import where only its multimodal models
-    stop it, and register the real ``FishNetClsHead``.
+    """Let ``mmpretrain.models`` (and so ``mmdet.models`` and
+    ``mmseg.models``) import where only mmpretrain's multimodal models stop
+    it, and register the real ``FishNetClsHead`` and class-weighted loss.
 
     Sets mmpretrain's own switch (``mmpretrain.utils.dependency.
     WITH_MULTIMODAL``) to ``False`` before ``mmpretrain.models`` is

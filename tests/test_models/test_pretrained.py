@@ -112,7 +112,14 @@ def test_an_mmseg_config_with_a_resnet_pretrained_stops_with_the_message():
     cfg = Config.fromfile(
         zoo_config('mmseg', 'fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py'))
     assert cfg.model.pretrained == 'open-mmlab://resnet50_v1c'
-    cfg.model.backbone = dict(type='FishNet', arch='fishnet99')
     init_default_scope('mmseg')
-    with pytest.raises(ValueError, match='set model.pretrained=None'):
-        MODELS.build(cfg.model)
+    for init_cfg in (None, dict(type='Pretrained', checkpoint='x.pth')):
+        # with the fragment's backbone (init_cfg set) too: the model-zoo
+        # refusal comes before the init_cfg / pretrained conflict
+        cfg.model.backbone = dict(
+            type='FishNet', arch='fishnet99', init_cfg=init_cfg)
+        with pytest.raises(ValueError) as error:
+            MODELS.build(cfg.model)
+        message = str(error.value)
+        assert 'set model.pretrained=None' in message
+        assert 'mmseg hands it to the backbone' in message

@@ -87,7 +87,30 @@ def test_an_in_index_beyond_the_maps_is_named():
         zoo_config('mmseg', 'pspnet/pspnet_r50-d8_4xb4-80k_ade20k-512x512.py'),
         out_indices=(7, ))
     message = message_of(cfg)
-    assert 'model.decode_head.in_index must be one of 0..0' in message
+    assert 'model.decode_head.in_index must be indices in 0..0' in message
+    assert 'out of range: [3]' in message
+
+
+def test_an_out_of_range_entry_of_a_list_in_index_is_named():
+    """Not dropped (which would turn it into a channels message)."""
+    cfg = swapped(
+        zoo_config('mmseg', 'ann/ann_r50-d8_4xb4-80k_ade20k-512x512.py'))
+    cfg.model.decode_head.update(in_index=[2, 4], in_channels=[1600, 2112])
+    message = message_of(cfg)
+    assert 'model.decode_head.in_index must be indices in 0..3' in message
+    assert 'out of range: [4]' in message
+
+
+def test_a_head_without_in_index_reads_the_last_map():
+    """mmseg's default in_index is -1."""
+    cfg = swapped(
+        zoo_config('mmseg', 'pspnet/pspnet_r50-d8_4xb4-80k_ade20k-512x512.py'))
+    cfg.model.auxiliary_head.in_channels = 1600
+    cfg.model.decode_head.pop('in_index')
+    cfg.model.decode_head.in_channels = 1600
+    assert ('model.decode_head.in_channels=2112 (not 1600)' in message_of(cfg))
+    cfg.model.decode_head.in_channels = 2112
+    check_neck_channels(cfg)
 
 
 def test_an_mmseg_neck_is_checked_instead_of_its_heads():

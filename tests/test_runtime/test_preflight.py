@@ -9,12 +9,13 @@ from conftest import REPO, zoo_config
 from mmengine.config import Config
 
 from mmfishnet.checkpoint import CheckpointError
+from mmfishnet.models import FishNet
 from mmfishnet.runtime.preflight import (UserInputError, check_checkpoint_file,
                                          check_checkpoint_fits,
                                          check_config_path,
                                          check_dataset_files,
                                          check_fishnet_args, check_images,
-                                         check_pretrained_files)
+                                         check_pretrained_files, is_fishnet)
 
 DET_CONFIG = REPO / 'configs' / 'mask_rcnn_fishnet150_fpn_coco.py'
 
@@ -28,14 +29,26 @@ def test_a_config_typo_suggests_the_config():
     assert 'mask_rcnn_fishnet150_fpn_coco.py' in str(error.value)
 
 
-def test_a_fishnet_argument_typo_names_the_argument():
+@pytest.mark.parametrize('spelling', [
+    'FishNet', 'mmdet.FishNet', 'mmpretrain.FishNet', 'mmseg.FishNet', FishNet
+])
+def test_a_fishnet_argument_typo_names_the_argument(spelling):
+    """Every spelling that builds FishNet is checked."""
     cfg = Config.fromfile(DET_CONFIG)
+    cfg.model.backbone.type = spelling
     check_fishnet_args(cfg)
     cfg.merge_from_dict({'model.backbone.froze_stages': 2})
     with pytest.raises(UserInputError) as error:
         check_fishnet_args(cfg)
     assert "model.backbone.froze_stages" in str(error.value)
     assert "Did you mean 'frozen_stages'?" in str(error.value)
+
+
+def test_only_fishnet_spellings_are_fishnet():
+    for other in ('ResNet', 'mmdet.ResNet', 'FishNetX', 'mmfoo.FishNet', None,
+                  dict, 3):
+        assert not is_fishnet(other)
+    assert is_fishnet('mmseg.FishNet') and is_fishnet(FishNet)
 
 
 def test_pretrained_files_missing_or_unreadable(tmp_path):

@@ -141,3 +141,31 @@ def test_every_fishnet_of_the_comparison_keeps_the_config_recipe(
     backbone.init_weights()
     blocks = [m for m in backbone.modules() if isinstance(m, PreActBottleneck)]
     assert blocks and all(b.conv3.weight.abs().sum() == 0 for b in blocks)
+
+
+def test_a_resume_with_other_settings_is_refused(tmp_path):
+    """A finished run's done.json is read back only for the settings it was
+    trained with; changed epochs or --cfg-options stop with the change."""
+    tool = load_tool(REPO / 'tools/analysis/compare_segmentation.py')
+    args = SimpleNamespace(
+        data=tmp_path,
+        epochs=2,
+        batch_size=2,
+        amp=False,
+        subset=4,
+        cfg_options=None,
+        seed=0,
+        resume=True,
+        out=tmp_path / 'out')
+    run = args.out / 'FishNet-99_w0.25'
+    run.mkdir(parents=True)
+    (run / 'settings.json').write_text(
+        json.dumps(tool.run_settings(args, None)))
+    (run / 'done.json').write_text(json.dumps(dict(epochs=[{'epoch': 2}])))
+    assert tool.train(MODEL, args, run.name) == dict(epochs=[{'epoch': 2}])
+    for change in (dict(epochs=3),
+                   dict(cfg_options={'model.decode_head.dropout_ratio': 0.2})):
+        changed = SimpleNamespace(**{**vars(args), **change})
+        key = next(iter(change))
+        with pytest.raises(SystemExit, match=f'other settings \\({key}: '):
+            tool.train(MODEL, changed, run.name)

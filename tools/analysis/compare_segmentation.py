@@ -16,7 +16,9 @@ the IoU of every class, parameters, GFLOPs (multiply-adds) at 480x360 and
 seconds per training epoch; saves ``curves.png`` (mIoU per epoch) and
 ``results.json`` in ``--out``. ``--resume`` continues each model from the
 newest checkpoint of its work dir (a checkpoint is kept after every epoch)
-and reads finished models back from their ``done.json``. ``--equal-time
+and reads finished models back from their ``done.json``; it refuses a work
+dir trained with other settings (``settings.json``: data, epochs, batch,
+precision, subset, ``--cfg-options``, seed, time budget). ``--equal-time
 MODEL [OTHER ...]`` then trains the other models (or those named, which need
 not be among ``--models``) for as many training seconds as MODEL took
 (``TimeBudgetHook``, the lr a cosine of the time), in
@@ -247,15 +249,51 @@ def training_seconds(result: dict) -> float:
     return sum(e['seconds'] for e in result['epochs'])
 
 
+#: What shapes a run: a run is resumed only with the same values.
+RUN_SETTINGS = ('data', 'epochs', 'batch_size', 'amp', 'subset', 'cfg_options',
+                'seed')
+
+
+def run_settings(args, budget_s: Optional[float]) -> dict:
+    """The settings of one model's run, as JSON values."""
+    settings = {k: getattr(args, k) for k in RUN_SETTINGS}
+    settings['data'] = str(settings['data'])
+    settings['cfg_options'] = json.loads(
+        json.dumps(settings['cfg_options'] or {}, default=str))
+    settings['budget_s'] = budget_s
+    return settings
+
+
+def check_same_settings(work_dir: Path, settings: dict) -> None:
+    """Refuse to resume a run that was started with other settings
+    (its checkpoints and ``done.json`` would be stale)."""
+    path = work_dir / 'settings.json'
+    if not path.exists():
+        return
+    before = json.loads(path.read_text())
+    changed = [
+        f'{k}: {before.get(k)!r} then, {v!r} now' for k, v in settings.items()
+        if before.get(k) != v
+    ]
+    if changed:
+        raise SystemExit(f'error: --resume: {work_dir} was trained with other '
+                         f'settings ({"; ".join(changed)}): give another '
+                         '--out, or remove that folder to train it again')
+
+
 def train(name: str, args, run: str, budget_s: Optional[float] = None):
     """Train ``name`` in ``args.out / run`` (a finished run with
-    ``--resume`` is read back, not trained again); returns its parameters,
-    multiply-adds and epoch history."""
+    ``--resume`` and the same settings is read back, not trained again);
+    returns its parameters, multiply-adds and epoch history."""
     work_dir = args.out / run
     done = work_dir / 'done.json'
-    if args.resume and done.exists():
-        return json.loads(done.read_text())
+    settings = run_settings(args, budget_s)
+    if args.resume:
+        check_same_settings(work_dir, settings)
+        if done.exists():
+            return json.loads(done.read_text())
     work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / 'settings.json').write_text(json.dumps(settings, indent=1))
     recorder = EpochRecorder(work_dir / 'history.json')
     runner = Runner.from_cfg(build_cfg(name, args, work_dir, budget_s))
     runner.register_hook(recorder)

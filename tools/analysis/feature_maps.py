@@ -31,7 +31,7 @@ from mmfishnet.checkpoint import safe_loading
 from mmfishnet.models import FishNet
 from mmfishnet.runtime.preflight import (check_checkpoint_file,
                                          check_config_path, check_images,
-                                         user_errors_exit)
+                                         is_fishnet, user_errors_exit)
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
@@ -73,7 +73,7 @@ def build_model(cfg: Config, checkpoint, maps: str) -> torch.nn.Module:
     maps are drawn, with ``checkpoint`` or the authors' initialisation."""
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     backbone = cfg.model.backbone
-    if backbone.get('type') not in ('FishNet', 'mmfishnet.FishNet'):
+    if not is_fishnet(backbone.get('type')):
         raise SystemExit(f'error: {cfg.filename}: the backbone is '
                          f'{backbone.get("type")}, not FishNet')
     if maps == 'backbone':

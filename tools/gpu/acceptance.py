@@ -510,30 +510,26 @@ def throughput_rows(quick: bool) -> list:
     batch = 4 if quick else 128
     size = (64, 64) if quick else (224, 224)
     det_size = (128, 160) if quick else (800, 1216)
-    classifiers = [(mode, phase) for mode, phase in (
-        (RECOMMENDED, 'train'),
-        ('fp32+cl', 'train'),
-        (RECOMMENDED, 'infer'),
-    )]
-    detectors = [RECOMMENDED, 'fp32+cl']
-    later = [('fp16+cl', 'train'), ('tf32+cl', 'train'), ('fp32+cl', 'infer'),
-             ('fp16+cl', 'infer'), ('tf32+cl', 'infer'),
-             ('bf16+cl+cp', 'train')]
-    if not quick:
-        later += [('bf16+cl+compile', 'train'), ('bf16+cl+compile', 'infer')]
-    rows = []
-    for mode, phase in classifiers:
-        rows += [(name, config, mode, phase, size, batch)
-                 for name, config in CLASSIFIERS.items()]
-    for mode in detectors:
-        rows += [(name, config, mode, 'train', det_size, 2)
-                 for name, config in DETECTORS.items()]
-    for mode, phase in later:
-        rows += [(name, config, mode, phase, size, batch)
-                 for name, config in CLASSIFIERS.items()]
-    rows += [(name, config, 'bf16+cl+cp', 'train', det_size, 2)
-             for name, config in DETECTORS.items()]
-    return rows
+    first = (RECOMMENDED, 'train'), ('fp32+cl', 'train'), (RECOMMENDED,
+                                                           'infer')
+    later = (('fp16+cl', 'train'), ('tf32+cl', 'train'), ('fp32+cl', 'infer'),
+             ('fp16+cl', 'infer'), ('tf32+cl', 'infer'), ('bf16+cl+cp',
+                                                          'train'))
+    last = () if quick else (('bf16+cl+compile', 'train'), ('bf16+cl+compile',
+                                                            'infer'))
+
+    def classifiers(plan):
+        return [(name, config, mode, phase, size, batch)
+                for mode, phase in plan
+                for name, config in CLASSIFIERS.items()]
+
+    def detectors(modes):
+        return [(name, config, mode, 'train', det_size, 2) for mode in modes
+                for name, config in DETECTORS.items()]
+
+    return (classifiers(first) + detectors(
+        (RECOMMENDED, 'fp32+cl')) + classifiers(later) + detectors(
+            ('bf16+cl+cp', )) + classifiers(last))
 
 
 def measure_throughput(config, mode, phase, size, batch, iters, warmup):

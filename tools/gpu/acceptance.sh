@@ -71,7 +71,7 @@ mmcv_wheel=
 if [[ -n $mmcv_wheels ]]; then
   mapfile -t found < <(ls "$mmcv_wheels"/mmcv-*.whl 2>/dev/null)
   if [[ ${#found[@]} != 1 ]]; then
-    log "ERROR: MMFISHNET_MMCV_WHEELS=$mmcv_wheels holds ${#found[@]} mmcv-*.whl files; put exactly one there (e.g. cp ../shared/gpu/mmcv-*.whl $mmcv_wheels/)"
+    log "ERROR: MMFISHNET_MMCV_WHEELS=$mmcv_wheels holds ${#found[@]} mmcv-*.whl files; put exactly one there (cp PATH/TO/mmcv-2.1.0-*.whl $mmcv_wheels/)"
     exit 1
   fi
   mmcv_wheel=${found[0]}

@@ -297,6 +297,9 @@ class FishNet(BaseModule):
         """``init_cfg``, or the one that the deprecated ``pretrained``
         stands for; a model-zoo address of another network is an error."""
         if pretrained is not None:
+            # first: mmseg's segmentors hand the model-level `pretrained` of
+            # an upstream config (a ResNet's) to the backbone
+            check_not_other_zoo(pretrained, 'pretrained')
             if init_cfg is not None:
                 raise ValueError('FishNet: init_cfg and pretrained cannot be '
                                  'set at the same time; keep init_cfg')
@@ -304,7 +307,6 @@ class FishNet(BaseModule):
                 raise TypeError(
                     'FishNet: pretrained must be a str (a '
                     f'checkpoint path) or None, got {pretrained!r}')
-            check_not_other_zoo(pretrained, 'pretrained')
             warnings.warn('DeprecationWarning: pretrained is deprecated, '
                           'please use "init_cfg" instead')
             return dict(type='Pretrained', checkpoint=pretrained, prefix=None)
