@@ -94,14 +94,16 @@ def transformers_5(tmp_path_factory):
 
 def run(code, transformers_5, **env):
     """Run ``code`` in a fresh interpreter with the stand-in first on the
-    path; what it prints last is JSON."""
+    path and no switch but ``env``'s; what it prints last is JSON."""
+    environ = dict(os.environ)
+    environ.pop(mmpretrain_models.SWITCH, None)
     result = subprocess.run(
         [sys.executable, '-c', textwrap.dedent(code)],
         capture_output=True,
         text=True,
         cwd=REPO,
         env=dict(
-            os.environ,
+            environ,
             PYTHONPATH=os.pathsep.join([str(transformers_5),
                                         str(REPO)]),
             **env))
