@@ -84,6 +84,22 @@ def test_the_deprecated_pretrained_argument_loads_like_init_cfg(tmp_path):
         FishNet(pretrained=str(path), init_cfg=dict(type='Pretrained'))
 
 
+def test_init_cfg_without_a_prefix_finds_the_backbone_like_pretrained(
+        tmp_path):
+    """``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` and
+    ``pretrained=PATH`` read a whole model's checkpoint alike."""
+    path = tmp_path / 'classifier.pth'
+    source = FishNet('fishnet99')
+    state = {f'backbone.{k}': v for k, v in source.state_dict().items()}
+    state['head.fc.weight'] = torch.zeros(10, 1056)
+    torch.save({'state_dict': state}, path)
+    backbone = FishNet(
+        'fishnet99', init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    backbone.init_weights()
+    assert torch.equal(backbone.stem[0].conv.weight,
+                       source.stem[0].conv.weight)
+
+
 @pytest.mark.parametrize('address', [
     'open-mmlab://resnet50_v1c', 'torchvision://resnet50',
     'open-mmlab://msra/hrnetv2_w18'

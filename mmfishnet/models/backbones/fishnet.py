@@ -157,8 +157,9 @@ class FishNet(BaseModule):
         init_cfg (dict, optional): ``None`` gives the authors' initialisation.
             ``dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')``
             loads an mmfishnet checkpoint, or an official FishNet checkpoint,
-            which is converted on the fly. Missing or unexpected keys are an
-            error.
+            which is converted on the fly; without ``prefix``, ``backbone.``
+            when the file has such keys, else all keys (as for
+            ``pretrained``). Missing or unexpected keys are an error.
     """
 
     arch_settings = {
@@ -511,7 +512,9 @@ class FishNet(BaseModule):
                     if isinstance(m, PreActBottleneck):
                         nn.init.zeros_(m.conv3.weight)
         elif isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            self.load_pretrained(cfg['checkpoint'], cfg.get('prefix', ''))
+            # no prefix given: backbone. when the file has such keys, as for
+            # the deprecated `pretrained`
+            self.load_pretrained(cfg['checkpoint'], cfg.get('prefix'))
         else:
             super().init_weights()
             return
