@@ -82,23 +82,23 @@ def test_mmseg_heads_with_several_maps_and_nested_heads():
             in message_of(mask2former))
 
 
-def test_an_in_index_beyond_the_maps_is_named():
-    cfg = swapped(
-        zoo_config('mmseg', 'pspnet/pspnet_r50-d8_4xb4-80k_ade20k-512x512.py'),
-        out_indices=(7, ))
-    message = message_of(cfg)
-    assert 'model.decode_head.in_index must be indices in 0..0' in message
-    assert 'out of range: [3]' in message
-
-
-def test_an_out_of_range_entry_of_a_list_in_index_is_named():
-    """Not dropped (which would turn it into a channels message)."""
-    cfg = swapped(
-        zoo_config('mmseg', 'ann/ann_r50-d8_4xb4-80k_ade20k-512x512.py'))
-    cfg.model.decode_head.update(in_index=[2, 4], in_channels=[1600, 2112])
-    message = message_of(cfg)
-    assert 'model.decode_head.in_index must be indices in 0..3' in message
-    assert 'out of range: [4]' in message
+@pytest.mark.parametrize(
+    'upstream,out_indices,head,expected',
+    [
+        ('pspnet/pspnet_r50-d8_4xb4-80k_ade20k-512x512.py',
+         (7, ), {}, '0..0 (1 FishNet maps; out of range: [3])'),
+        # a list entry out of range is named, not dropped (which would turn it
+        # into a channels message)
+        ('ann/ann_r50-d8_4xb4-80k_ade20k-512x512.py',
+         (6, 7, 8, 9), dict(in_index=[2, 4], in_channels=[1600, 2112]),
+         '0..3 (4 FishNet maps; out of range: [4])'),
+    ])
+def test_an_in_index_beyond_the_maps_is_named(upstream, out_indices, head,
+                                              expected):
+    cfg = swapped(zoo_config('mmseg', upstream), out_indices=out_indices)
+    cfg.model.decode_head.update(head)
+    assert (f'model.decode_head.in_index must be indices in {expected}'
+            in message_of(cfg))
 
 
 def test_a_head_without_in_index_reads_the_last_map():
