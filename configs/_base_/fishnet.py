@@ -21,6 +21,7 @@
 #              CenterNet
 #   seg_c2_c5  mmseg, body3 + head1-3: every decode head reads these maps by
 #              in_index (stride 8 is head1, without dilation)
+#   seg_c3_c5  mmseg, head1-3: FastFCN's JPU neck
 #   cls_c5     mmpretrain, head3 for a classification head
 # The names follow ResNet's C2-C5 by stride; the widths are the same for all
 # six archs. Detection freezes the stem and tail1 and keeps BN statistics
@@ -32,7 +33,7 @@
 # FishNet's stage indices for each set of maps
 fishnet_out_indices = dict(c2_c5=(6, 7, 8, 9), c3_c5=(7, 8, 9), c5=(9, ))
 # Channels of each map (c2..c5) and of each set of maps (c5_c3: deepest
-# first, for YOLOV3Neck)
+# first, for YOLOV3Neck; c3_c5_tuple for FastFCN's JPU, which asserts a tuple)
 fishnet_channels = dict(
     c2=320,
     c3=832,
@@ -40,7 +41,8 @@ fishnet_channels = dict(
     c5=2112,
     c2_c5=[320, 832, 1600, 2112],
     c3_c5=[832, 1600, 2112],
-    c5_c3=[2112, 1600, 832])
+    c5_c3=[2112, 1600, 832],
+    c3_c5_tuple=(832, 1600, 2112))
 # The input the ImageNet weights were trained on: RGB, ImageNet mean and std
 # (mmdet's and mmseg's data preprocessors; mmpretrain's names the switch
 # to_rgb)
@@ -72,12 +74,13 @@ def _fishnet_uses(arch):
         frozen_stages=1,
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=True)
+    seg = dict(norm_cfg=dict(type='SyncBN', requires_grad=True))
     return dict(
         det_c2_c5=backbone('c2_c5', **det),
         det_c3_c5=backbone('c3_c5', **det),
         det_c5=backbone('c5', **det),
-        seg_c2_c5=backbone(
-            'c2_c5', norm_cfg=dict(type='SyncBN', requires_grad=True)),
+        seg_c2_c5=backbone('c2_c5', **seg),
+        seg_c3_c5=backbone('c3_c5', **seg),
         cls_c5=backbone('c5'))
 
 

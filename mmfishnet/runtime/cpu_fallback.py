@@ -15,17 +15,21 @@ from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
 
-def _replace_sync_bn(node: Any, path: str, changed: List[str]) -> None:
-    """Turn every ``dict(type='SyncBN')`` under ``node`` into BN, in place."""
+def replace_sync_bn(node: Any, path: str = 'model') -> List[str]:
+    """Turn every ``dict(type='SyncBN')`` (or mmcv's and torch's) under
+    ``node`` (a config tree at ``path``) into BN, in place; returns the
+    paths changed."""
+    changed = []
     if isinstance(node, dict):
         if node.get('type') in ('SyncBN', 'MMSyncBN', 'TorchSyncBN'):
             node['type'] = 'BN'
             changed.append(path)
         for key, value in node.items():
-            _replace_sync_bn(value, f'{path}.{key}', changed)
+            changed += replace_sync_bn(value, f'{path}.{key}')
     elif isinstance(node, (list, tuple)):
         for i, value in enumerate(node):
-            _replace_sync_bn(value, f'{path}[{i}]', changed)
+            changed += replace_sync_bn(value, f'{path}[{i}]')
+    return changed
 
 
 def adapt_config_to_cpu(cfg: Config) -> List[str]:
@@ -41,8 +45,7 @@ def adapt_config_to_cpu(cfg: Config) -> List[str]:
         optim.pop('use_fsdp', None)
         changes.append('AmpOptimWrapper -> MixedPrecisionOptimWrapper('
                        "dtype='bfloat16'): mmengine's AMP needs CUDA")
-    sync_bn = []
-    _replace_sync_bn(cfg.get('model'), 'model', sync_bn)
+    sync_bn = replace_sync_bn(cfg.get('model'))
     if sync_bn:
         changes.append(f'SyncBN -> BN in {sync_bn}: SyncBN needs CUDA')
     if cfg.get('sync_bn'):

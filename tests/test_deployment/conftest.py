@@ -5,8 +5,9 @@ import pytest
 import torch
 from conftest import CAMVID_CONFIG, REPO  # noqa: F401 (used by the tests)
 from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import MODELS, init_default_scope
+
+from mmfishnet.runtime import fit_channels
+from mmfishnet.testing import build_model
 
 HAS_EXPORTER = 'dynamo' in inspect.signature(torch.onnx.export).parameters
 
@@ -28,33 +29,25 @@ DETECTOR_CONFIG = REPO / 'configs' / 'mask_rcnn_fishnet99_fpn_coco.py'
 RETINANET_CONFIG = REPO / 'configs' / 'retinanet_fishnet150_fpn_coco.py'
 UPERNET_CONFIG = (
     REPO / 'configs' / 'upernet_fishnet150_4xb4-160k_ade20k-512x512.py')
-#: FishNet-99 at quarter width: body3, head1-3 channels
-QUARTER = dict(arch='fishnet99', widen_factor=0.25, init_cfg=None)
-QUARTER_FPN = [80, 208, 400, 528]
 
 
 def small_config(task: str, path=None) -> Config:
-    """A config of ``task`` with a quarter- or half-width FishNet-99: the
-    CIFAR-10 classifier, the CamVid segmentor (or the FPN-style segmentor
-    ``path`` names: decode head on the four maps, auxiliary head on the
-    third, both 64 channels wide) or the detector (Mask R-CNN unless
-    ``path`` names another)."""
-    if task == 'classification':
-        cfg = Config.fromfile(CIFAR_CONFIG)
-        cfg.model.backbone.widen_factor = 0.25
-        cfg.model.head.in_channels = 528  # 2112 / 4
-    elif task == 'segmentation' and path is None:
-        cfg = Config.fromfile(CAMVID_CONFIG)
-    elif task == 'segmentation':
-        cfg = Config.fromfile(path)
-        cfg.model.backbone.update(QUARTER)
-        cfg.model.decode_head.update(in_channels=QUARTER_FPN, channels=64)
-        cfg.model.auxiliary_head.update(
-            in_channels=QUARTER_FPN[2], channels=64)
-    else:
-        cfg = Config.fromfile(path or DETECTOR_CONFIG)
-        cfg.model.backbone.update(QUARTER)
-        cfg.model.neck.in_channels = QUARTER_FPN
+    """A config of ``task`` with a quarter-width FishNet-99: the CIFAR-10
+    classifier, the CamVid segmentor (or the FPN-style segmentor ``path``
+    names: decode head on the four maps, auxiliary head on the third, both
+    64 channels wide) or the detector (Mask R-CNN unless ``path`` names
+    another); the necks and heads take the narrower maps."""
+    default = dict(
+        classification=CIFAR_CONFIG,
+        segmentation=CAMVID_CONFIG,
+        detection=DETECTOR_CONFIG)[task]
+    cfg = Config.fromfile(path or default)
+    cfg.model.backbone.update(widen_factor=0.25, init_cfg=None)
+    if task == 'segmentation' and path is not None:
+        cfg.model.backbone.arch = 'fishnet99'
+        cfg.model.decode_head.channels = 64
+        cfg.model.auxiliary_head.channels = 64
+    fit_channels(cfg)
     cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
     return cfg
 
@@ -62,10 +55,7 @@ def small_config(task: str, path=None) -> Config:
 def build_with_weights(cfg: Config, seed: int = 0) -> torch.nn.Module:
     """``cfg``'s model in eval mode: initialised, BN statistics random so that
     eval-mode normalisation is not the identity."""
-    init_default_scope(cfg.default_scope)
-    torch.manual_seed(seed)
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    model.init_weights()
+    model = build_model(cfg, pretrained=False, seed=seed)
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             module.running_mean.uniform_(-0.1, 0.1)

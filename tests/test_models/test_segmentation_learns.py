@@ -47,10 +47,10 @@ def test_fishnet_segmentor_learns_camvid():
         pytest.skip(f'CamVid not found at {CAMVID}')
     from mmseg.registry import MODELS
 
-    from mmfishnet.runtime.cpu_fallback import _replace_sync_bn
+    from mmfishnet.runtime.cpu_fallback import replace_sync_bn
     torch.manual_seed(0)
     cfg = Config.fromfile(CONFIG)
-    _replace_sync_bn(cfg.model, 'model', [])
+    replace_sync_bn(cfg.model)
     init_default_scope('mmseg')
     model = MODELS.build(cfg.model)
     model.init_weights()

@@ -19,9 +19,9 @@ def test_rows_of_image_ground_truth_and_prediction(tmp_path):
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
 
-    from mmfishnet.runtime.cpu_fallback import _replace_sync_bn
+    from mmfishnet.runtime.cpu_fallback import replace_sync_bn
     cfg = Config.fromfile(CONFIG)
-    _replace_sync_bn(cfg.model, 'model', [])
+    replace_sync_bn(cfg.model)
     init_default_scope('mmseg')
     checkpoint = tmp_path / 'camvid.pth'
     # as a Runner saves it (mmseg's init_model reads its meta)

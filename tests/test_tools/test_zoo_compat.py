@@ -5,6 +5,9 @@ in by the documented recipe."""
 import pytest
 from conftest import REPO, load_tool
 
+from mmfishnet.runtime.recipes import (AUXILIARY_HEAD, PREPROCESSOR, RECIPES,
+                                       RECIPES_BY_NAME)
+
 TOOL = REPO / 'tools' / 'analysis' / 'zoo_compat.py'
 # The shorter walk of the oldest stack: one family per kind of recipe
 COMPAT = {
@@ -25,33 +28,78 @@ CASES = [
 ]
 
 
+@pytest.fixture(scope='session')
+def workdir(tmp_path_factory):
+    """One folder for the whole walk: the narrow fragment and its weights
+    are written once."""
+    return str(tmp_path_factory.mktemp('zoo'))
+
+
 @pytest.mark.compat
 @pytest.mark.parametrize('toolbox', sorted(zoo.FAMILIES))
 def test_every_config_folder_is_walked_or_left_out_with_a_reason(toolbox):
     walked, left_out = set(zoo.FAMILIES[toolbox]), set(zoo.LEFT_OUT[toolbox])
-    assert not walked & left_out
-    assert set(zoo.family_folders(toolbox)) == walked | left_out
-    for folder, (config, recipe) in zoo.FAMILIES[toolbox].items():
+    same = set(zoo.SAME_MODEL[toolbox])
+    assert not walked & left_out and not walked & same and not same & left_out
+    assert set(zoo.family_folders(toolbox)) == walked | left_out | same
+    for folder, (config, recipe, *_) in [
+            *zoo.FAMILIES[toolbox].items(), *zoo.SAME_MODEL[toolbox].items()
+    ]:
         assert (zoo.installed_configs(toolbox) / folder / config).is_file()
-        assert recipe in zoo.RECIPES
+        assert recipe in RECIPES_BY_NAME
+
+
+def user_config_of(toolbox, folder, config, recipe, workdir):
+    from mmengine.config import Config
+    path = f'{workdir}/{toolbox}_{folder}_types.py'
+    with open(path, 'w') as f:
+        f.write(
+            zoo.user_config(toolbox, f'{folder}/{config}', recipe,
+                            zoo.narrow_fragment(workdir)))
+    return Config.fromfile(path)
+
+
+@pytest.mark.parametrize(
+    'folder', sorted(zoo.SAME_MODEL['mmdet']), ids=lambda f: f'mmdet-{f}')
+def test_a_folder_counted_once_holds_the_model_of_its_twin(folder, workdir):
+    config, recipe, twin = zoo.SAME_MODEL['mmdet'][folder]
+    types = zoo.model_types(
+        user_config_of('mmdet', folder, config, recipe, workdir))
+    twin_types = zoo.model_types(
+        user_config_of('mmdet', twin, *zoo.FAMILIES['mmdet'][twin], workdir))
+    assert types == twin_types
 
 
 @pytest.mark.parametrize('toolbox,folder', CASES)
-def test_the_family_runs_with_fishnet(toolbox, folder, tmp_path):
-    ok, message = zoo.walk(toolbox, folder, str(tmp_path))
+def test_the_family_runs_with_fishnet(toolbox, folder, workdir):
+    ok, message = zoo.walk(toolbox, folder, workdir)
     assert ok, message
 
 
-def test_a_family_that_fails_is_reported_with_its_error(tmp_path, monkeypatch):
-    # a recipe that forgets the neck's channels
-    monkeypatch.setitem(zoo.RECIPES, 'backbone_only',
-                        ('', ['backbone={{_base_.fishnet150.det_c2_c5}}']))
-    monkeypatch.setitem(zoo.FAMILIES['mmdet'], 'faster_rcnn',
-                        ('faster-rcnn_r50_fpn_1x_coco.py', 'backbone_only'))
-    ok, message = zoo.walk('mmdet', 'faster_rcnn', str(tmp_path))
+@pytest.mark.parametrize('recipe,lines,message', [
+    ('fpn', (), 'Set model.neck.in_channels=[80, 208, 400, 528]'),
+    ('seg_stride8', ('decode_head=dict(in_index=1, '
+                     'in_channels={{_base_.fishnet_channels.c3}})', ),
+     "model.pretrained='open-mmlab://resnet50_v1c'"),
+])
+def test_a_recipe_that_misses_a_line_is_reported_with_the_error(
+        recipe, lines, message, workdir, monkeypatch):
+    """The walk runs the checks and the weights as a user's run does: a
+    recipe without the neck's channels stops at the channel check, an mmseg
+    recipe without pretrained=None at FishNet's refusal of ResNet weights."""
+    broken = RECIPES_BY_NAME[recipe]._replace(lines=lines)
+    if recipe == 'seg_stride8':
+        monkeypatch.setattr(
+            type(broken), 'config_lines', lambda self: [
+                f'backbone={{{{_base_.fishnet150.{self.use}}}}}', *self.lines,
+                AUXILIARY_HEAD
+            ])
+    monkeypatch.setitem(RECIPES_BY_NAME, recipe, broken)
+    toolbox, folder = (('mmdet', 'faster_rcnn') if recipe == 'fpn' else
+                       ('mmseg', 'pspnet'))
+    ok, error = zoo.walk(toolbox, folder, workdir)
     assert not ok
-    # the check stops the wrong channels before the model runs
-    assert 'Set model.neck.in_channels=[80, 208, 400, 528]' in message
+    assert message in error
 
 
 def test_the_tool_prints_the_table(tmp_path, capsys):
@@ -65,17 +113,21 @@ def test_the_tool_prints_the_table(tmp_path, capsys):
     assert '1 of 1 families ran' in capsys.readouterr().out
 
 
-def test_docs_show_every_recipe_line_verbatim():
+def test_docs_show_every_recipe_row_verbatim():
+    """docs/backbone.md has one row per recipe: its parts and every line,
+    the auxiliary head's among them where the family has one."""
     page = (REPO / 'docs' / 'backbone.md').read_text()
-    for name, (_, lines) in zoo.RECIPES.items():
-        for line in lines:
-            assert f'`{line}`' in page, (name, line)
-    assert f'`{zoo.SEG_AUX}`' in page
-    assert zoo.PREPROCESSOR in page
+    rows = [line for line in page.splitlines() if line.startswith('| ')]
+    for recipe in RECIPES:
+        cells = '<br>'.join(f'`{line}`' for line in recipe.config_lines())
+        assert f'| {recipe.parts} (`{recipe.name}`) | {cells} |' in rows, \
+            recipe.name
+    assert PREPROCESSOR in page
 
 
 def test_the_compatibility_table_lists_every_family():
     page = (REPO / 'docs' / 'zoo_compat.md').read_text()
     for toolbox in zoo.FAMILIES:
-        for folder in (*zoo.FAMILIES[toolbox], *zoo.LEFT_OUT[toolbox]):
+        for folder in (*zoo.FAMILIES[toolbox], *zoo.SAME_MODEL[toolbox],
+                       *zoo.LEFT_OUT[toolbox]):
             assert f'| {toolbox} | {folder} |' in page, folder

@@ -4,22 +4,26 @@
         [--families faster_rcnn dino ...] [--markdown docs/zoo_compat.md]
         [--upstream] [--verbose]
 
-For every model family (one representative ResNet config per config folder
-of the installed mmdet 3.3 / mmseg 1.2; ``LEFT_OUT`` says which folders are
-not walked and why) this writes a user config with the recipe lines of
-``docs/backbone.md`` (``RECIPES``) beside ``configs/_base_/fishnet.py``,
-builds and initialises the model as a Runner does, and runs one loss +
-backward and one predict on two random images on the CPU, after the channel
-check of ``tools/train.py``. Prints ``family | config | recipe | result``;
-``--upstream`` runs the upstream configs themselves instead (their ResNet),
-to tell a family's own CPU limits from FishNet's.
+For every model family (one representative config per config folder of
+the installed mmdet 3.3 / mmseg 1.2; ``LEFT_OUT`` says which folders are
+not walked and why, ``SAME_MODEL`` which hold a model walked in another
+folder) this writes a user config with the recipe lines of
+``docs/backbone.md`` (``mmfishnet.runtime.recipes``) beside
+``configs/_base_/fishnet.py``, runs the checks of ``tools/train.py`` on it
+(arguments, neck and head channels, input normalisation, pretrained files),
+builds and initialises the model as a Runner does (the backbone loads its
+pretrained file) and runs one loss + backward and one predict on two random
+images on the CPU (``mmfishnet.testing``). Prints ``family | config |
+recipe | result``; ``--upstream`` runs the upstream configs themselves
+instead (their ResNet, no weights), to tell a family's own CPU limits from
+FishNet's.
 
 So that the walk takes minutes, the backbone is a quarter-width FishNet-99
-without pretrained weights (the fragment with ``widen_factor=0.25`` and its
-channels scaled, same variable names; BN in training mode, as there are no
-ImageNet statistics to keep), at most 100 proposals and detections per image
-are kept, batch augmentations are off and mmseg's training pad is the image
-size. The CPU fallbacks of the project's tools apply (BN for SyncBN).
+(the fragment with ``widen_factor=0.25`` and its channels scaled, same
+variable names) whose pretrained file holds random weights (BN in training
+mode: there are no ImageNet statistics to keep), at most 100 proposals and
+detections per image are kept, batch augmentations are off and mmseg's
+training pad is the image size. SyncBN runs as BN.
 """
 import argparse
 import os.path as osp
@@ -29,110 +33,23 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
-import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.logging import MessageHub
-from mmengine.registry import init_default_scope
-from mmengine.structures import PixelData
 
-from mmfishnet.runtime import adapt_config_to_cpu
-from mmfishnet.runtime.preflight import config_dicts
+from mmfishnet.runtime import check_neck_channels, check_preprocessor
+from mmfishnet.runtime.preflight import (check_fishnet_args,
+                                         check_pretrained_files, config_dicts)
+from mmfishnet.runtime.recipes import PREPROCESSOR, RECIPES_BY_NAME
+from mmfishnet.testing import build_model, predict, random_batch, train_step
 
 REPO = Path(__file__).resolve().parents[2]
 FRAGMENT = REPO / 'configs' / '_base_' / 'fishnet.py'
 
-# The lines of a user's ``model = dict(...)`` for each kind of neck or head;
-# docs/backbone.md shows them verbatim (tests/test_tools/test_zoo_compat.py
-# checks it).
-PREPROCESSOR = 'data_preprocessor={{_base_.fishnet_preprocessor}}'
-SEG_AUX = ('auxiliary_head=dict(in_index=2, '
-           'in_channels={{_base_.fishnet_channels.c4}})')
-RECIPES: Dict[str, Tuple[str, List[str]]] = {
-    'fpn': ('FPN, PAFPN, NAS-FPN, FPG, YOLACT (any neck that takes the '
-            'four maps of strides 4-32)', [
-                'backbone={{_base_.fishnet150.det_c2_c5}}',
-                'neck=dict(in_channels={{_base_.fishnet_channels.c2_c5}})'
-            ]),
-    'fpn_then': ('a list of necks starting with FPN (Libra R-CNN BFP, '
-                 'DyHead)', [
-                     'backbone={{_base_.fishnet150.det_c2_c5}}',
-                     'neck=[dict(_base_.model.neck[0], '
-                     'in_channels={{_base_.fishnet_channels.c2_c5}}), '
-                     '*_base_.model.neck[1:]]'
-                 ]),
-    'c3_c5': ('ChannelMapper of DINO, Deformable DETR, DDQ; CSPNeXtPAFPN '
-              '(RTMDet); YOLOXPAFPN (YOLOX)', [
-                  'backbone={{_base_.fishnet150.det_c3_c5}}',
-                  'neck=dict(in_channels={{_base_.fishnet_channels.c3_c5}})'
-              ]),
-    'c5_list': ('ChannelMapper of DETR, Conditional DETR, DAB-DETR', [
-        'backbone={{_base_.fishnet150.det_c5}}',
-        'neck=dict(in_channels=[{{_base_.fishnet_channels.c5}}])'
-    ]),
-    'c5': ('one-map necks: CTResNetNeck (CenterNet), DilatedEncoder (YOLOF)', [
-        'backbone={{_base_.fishnet150.det_c5}}',
-        'neck=dict(in_channels={{_base_.fishnet_channels.c5}})'
-    ]),
-    'yolov3': ('YOLOV3Neck (deepest map first)', [
-        'backbone={{_base_.fishnet150.det_c3_c5}}',
-        'neck=dict(in_channels={{_base_.fishnet_channels.c5_c3}})'
-    ]),
-    'mask2former': ('Mask2Former / MaskFormer pixel decoders (mmdet)', [
-        'backbone={{_base_.fishnet150.det_c2_c5}}',
-        'panoptic_head=dict(in_channels={{_base_.fishnet_channels.c2_c5}})'
-    ]),
-    'seg_neck':
-    ('mmseg necks on the four maps: FPN (Semantic FPN, '
-     'PointRend)', [
-         'pretrained=None', 'backbone={{_base_.fishnet150.seg_c2_c5}}',
-         'neck=dict(in_channels={{_base_.fishnet_channels.c2_c5}})'
-     ]),
-    'seg_maps': ('mmseg heads on the four maps: UPerNet, Mask2Former, '
-                 'MaskFormer', [
-                     'pretrained=None',
-                     'backbone={{_base_.fishnet150.seg_c2_c5}}',
-                     'decode_head=dict('
-                     'in_channels={{_base_.fishnet_channels.c2_c5}})'
-                 ]),
-    'seg_stride8': ('mmseg heads on one stride-8 map (FCN, PSPNet, DANet, '
-                    'DeepLabV3, CCNet, ...): head1 (in_index 1)', [
-                        'pretrained=None',
-                        'backbone={{_base_.fishnet150.seg_c2_c5}}',
-                        'decode_head=dict(in_index=1, '
-                        'in_channels={{_base_.fishnet_channels.c3}})'
-                    ]),
-    'seg_deeplabv3plus': ('DeepLabV3+: ASPP on head1, its stride-4 '
-                          'c1 map is body3 (input 0)', [
-                              'pretrained=None',
-                              'backbone={{_base_.fishnet150.seg_c2_c5}}',
-                              'decode_head=dict(in_index=1, '
-                              'in_channels={{_base_.fishnet_channels.c3}}, '
-                              'c1_in_channels={{_base_.fishnet_channels.c2}})'
-                          ]),
-    'seg_two_maps': ('ANN: its low and high maps are head1 and head2', [
-        'pretrained=None', 'backbone={{_base_.fishnet150.seg_c2_c5}}',
-        'decode_head=dict(in_index=[1, 2], in_channels=['
-        '{{_base_.fishnet_channels.c3}}, {{_base_.fishnet_channels.c4}}])'
-    ]),
-    'seg_enc': ('EncNet: its three maps are head1-3', [
-        'pretrained=None', 'backbone={{_base_.fishnet150.seg_c2_c5}}',
-        'decode_head=dict(in_index=(1, 2, 3), '
-        'in_channels={{_base_.fishnet_channels.c3_c5}})'
-    ]),
-    'seg_knet': ('K-Net: the kernel-generating head on head1', [
-        'pretrained=None', 'backbone={{_base_.fishnet150.seg_c2_c5}}',
-        'decode_head=dict(kernel_generate_head=dict(in_index=1, '
-        'in_channels={{_base_.fishnet_channels.c3}}))'
-    ]),
-}
-
 # folder -> (representative config, recipe)
 FAMILIES: Dict[str, Dict[str, Tuple[str, str]]] = {
     'mmdet': {
-        'albu_example': ('mask-rcnn_r50_fpn_albu-1x_coco.py', 'fpn'),
         'atss': ('atss_r50_fpn_1x_coco.py', 'fpn'),
         'autoassign': ('autoassign_r50-caffe_fpn_1x_coco.py', 'fpn'),
         'boxinst': ('boxinst_r50_fpn_ms-90k_coco.py', 'fpn'),
@@ -148,22 +65,19 @@ FAMILIES: Dict[str, Dict[str, Tuple[str, str]]] = {
         'dab_detr': ('dab-detr_r50_8xb2-50e_coco.py', 'c5_list'),
         'ddod': ('ddod_r50_fpn_1x_coco.py', 'fpn'),
         'ddq': ('ddq-detr-4scale_r50_8xb2-12e_coco.py', 'c3_c5'),
-        'deepfashion': ('mask-rcnn_r50_fpn_15e_deepfashion.py', 'fpn'),
         'deformable_detr': ('deformable-detr_r50_16xb2-50e_coco.py', 'c3_c5'),
         'detr': ('detr_r50_8xb2-150e_coco.py', 'c5_list'),
         'dino': ('dino-4scale_r50_8xb2-12e_coco.py', 'c3_c5'),
         'double_heads': ('dh-faster-rcnn_r50_fpn_1x_coco.py', 'fpn'),
         'dyhead': ('atss_r50_fpn_dyhead_1x_coco.py', 'fpn_then'),
         'dynamic_rcnn': ('dynamic-rcnn_r50_fpn_1x_coco.py', 'fpn'),
-        'empirical_attention':
-        ('faster-rcnn_r50-attn0010_fpn_1x_coco.py', 'fpn'),
+        'fast_rcnn': ('fast-rcnn_r50_fpn_1x_coco.py', 'fpn'),
         'faster_rcnn': ('faster-rcnn_r50_fpn_1x_coco.py', 'fpn'),
         'fcos': ('fcos_r50-caffe_fpn_gn-head_1x_coco.py', 'fpn'),
         'foveabox': ('fovea_r50_fpn_4xb4-1x_coco.py', 'fpn'),
         'fpg': ('faster-rcnn_r50_fpg_crop640-50e_coco.py', 'fpn'),
         'free_anchor': ('freeanchor_r50_fpn_1x_coco.py', 'fpn'),
         'fsaf': ('fsaf_r50_fpn_1x_coco.py', 'fpn'),
-        'gcnet': ('mask-rcnn_r50-syncbn_fpn_1x_coco.py', 'fpn'),
         'gfl': ('gfl_r50_fpn_1x_coco.py', 'fpn'),
         'ghm': ('retinanet_r50_fpn_ghm-1x_coco.py', 'fpn'),
         'gn': ('mask-rcnn_r50_fpn_gn-all_2x_coco.py', 'fpn'),
@@ -171,10 +85,8 @@ FAMILIES: Dict[str, Dict[str, Tuple[str, str]]] = {
         'grid_rcnn': ('grid-rcnn_r50_fpn_gn-head_1x_coco.py', 'fpn'),
         'groie': ('mask-rcnn_r50_fpn_groie_1x_coco.py', 'fpn'),
         'htc': ('htc_r50_fpn_1x_coco.py', 'fpn'),
-        'instaboost': ('mask-rcnn_r50_fpn_instaboost-4x_coco.py', 'fpn'),
         'legacy_1.x': ('mask-rcnn_r50_fpn_1x_coco_v1.py', 'fpn'),
         'libra_rcnn': ('libra-faster-rcnn_r50_fpn_1x_coco.py', 'fpn_then'),
-        'lvis': ('mask-rcnn_r50_fpn_sample1e-3_ms-1x_lvis-v1.py', 'fpn'),
         'mask2former': ('mask2former_r50_8xb2-lsj-50e_coco.py', 'mask2former'),
         'mask_rcnn': ('mask-rcnn_r50_fpn_1x_coco.py', 'fpn'),
         'maskformer': ('maskformer_r50_ms-16xb1-75e_coco.py', 'mask2former'),
@@ -182,39 +94,29 @@ FAMILIES: Dict[str, Dict[str, Tuple[str, str]]] = {
         'nas_fcos': ('nas-fcos_r50-caffe_fpn_nashead-gn-head_4xb4-1x_coco.py',
                      'fpn'),
         'nas_fpn': ('retinanet_r50_nasfpn_crop640-50e_coco.py', 'fpn'),
-        'objects365': ('retinanet_r50_fpn_1x_objects365v1.py', 'fpn'),
-        'openimages': ('retinanet_r50_fpn_32xb2-1x_openimages.py', 'fpn'),
         'paa': ('paa_r50_fpn_1x_coco.py', 'fpn'),
         'pafpn': ('faster-rcnn_r50_pafpn_1x_coco.py', 'fpn'),
         'panoptic_fpn': ('panoptic-fpn_r50_fpn_1x_coco.py', 'fpn'),
-        'pascal_voc': ('retinanet_r50_fpn_1x_voc0712.py', 'fpn'),
         'pisa': ('mask-rcnn_r50_fpn_pisa_1x_coco.py', 'fpn'),
         'point_rend': ('point-rend_r50-caffe_fpn_ms-1x_coco.py', 'fpn'),
         'reppoints': ('reppoints-moment_r50_fpn_1x_coco.py', 'fpn'),
-        'resnet_strikes_back': ('mask-rcnn_r50-rsb-pre_fpn_1x_coco.py', 'fpn'),
         'retinanet': ('retinanet_r50_fpn_1x_coco.py', 'fpn'),
         'rpn': ('rpn_r50_fpn_1x_coco.py', 'fpn'),
         'rtmdet': ('rtmdet_s_8xb32-300e_coco.py', 'c3_c5'),
         'sabl': ('sabl-retinanet_r50_fpn_1x_coco.py', 'fpn'),
         'scnet': ('scnet_r50_fpn_1x_coco.py', 'fpn'),
-        'scratch': ('mask-rcnn_r50-scratch_fpn_gn-all_6x_coco.py', 'fpn'),
         'seesaw_loss':
         ('mask-rcnn_r50_fpn_seesaw-loss_random-ms-2x_lvis-v1.py', 'fpn'),
-        'selfsup_pretrain': ('mask-rcnn_r50-swav-pre_fpn_1x_coco.py', 'fpn'),
         'simple_copy_paste':
         ('mask-rcnn_r50_fpn_rpn-2conv_4conv1fc_syncbn-all_32xb2-ssj-90k_'
          'coco.py', 'fpn'),
         'solo': ('solo_r50_fpn_1x_coco.py', 'fpn'),
         'solov2': ('solov2_r50_fpn_1x_coco.py', 'fpn'),
         'sparse_rcnn': ('sparse-rcnn_r50_fpn_1x_coco.py', 'fpn'),
-        'strong_baselines':
-        ('mask-rcnn_r50_fpn_rpn-2conv_4conv1fc_syncbn-all_lsj-50e_coco.py',
-         'fpn'),
         'tood': ('tood_r50_fpn_1x_coco.py', 'fpn'),
         'v3det': ('faster_rcnn_r50_fpn_8x4_sample1e-3_mstrain_v3det_2x.py',
                   'fpn'),
         'vfnet': ('vfnet_r50_fpn_1x_coco.py', 'fpn'),
-        'wider_face': ('retinanet_r50_fpn_1x_widerface.py', 'fpn'),
         'yolact': ('yolact_r50_1xb8-55e_coco.py', 'fpn'),
         'yolo': ('yolov3_d53_8xb8-320-273e_coco.py', 'yolov3'),
         'yolof': ('yolof_r50-c5_8xb8-1x_coco.py', 'c5'),
@@ -234,24 +136,66 @@ FAMILIES: Dict[str, Dict[str, Tuple[str, str]]] = {
         'emanet':
         ('emanet_r50-d8_4xb2-80k_cityscapes-769x769.py', 'seg_stride8'),
         'encnet': ('encnet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_enc'),
+        'fastfcn':
+        ('fastfcn_r50-d32_jpu_psp_4xb4-80k_ade20k-512x512.py', 'seg_jpu'),
         'fcn': ('fcn_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
         'gcnet': ('gcnet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
         'isanet': ('isanet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
         'knet':
         ('knet-s3_r50-d8_fcn_8xb2-adamw-80k_ade20k-512x512.py', 'seg_knet'),
-        'mask2former':
-        ('mask2former_r50_8xb2-160k_ade20k-512x512.py', 'seg_maps'),
+        'mask2former': ('mask2former_r50_8xb2-160k_ade20k-512x512.py',
+                        'seg_maps'),
         'maskformer': ('maskformer_r50-d32_8xb2-160k_ade20k-512x512.py',
                        'seg_maps'),
         'nonlocal_net': ('nonlocal_r50-d8_4xb4-80k_ade20k-512x512.py',
                          'seg_stride8'),
+        'ocrnet': ('ocrnet_r101-d8_4xb2-40k_cityscapes-512x1024.py',
+                   'seg_cascade'),
         'point_rend': ('pointrend_r50_4xb4-160k_ade20k-512x512.py',
                        'seg_neck'),
         'psanet': ('psanet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
         'pspnet': ('pspnet_r50-d8_4xb4-80k_ade20k-512x512.py', 'seg_stride8'),
         'sem_fpn': ('fpn_r50_4xb4-160k_ade20k-512x512.py', 'seg_neck'),
-        'upernet': ('upernet_r50_4xb4-80k_ade20k-512x512.py', 'seg_maps'),
+        'upernet': ('upernet_r50_4xb4-80k_ade20k-512x512.py', 'seg_maps_aux'),
     },
+}
+
+# Folders whose model, after the swap, is built from the same types as the
+# model of a folder walked (their own settings are a dataset, a schedule,
+# augmentation or the backbone FishNet replaces): folder -> (config,
+# recipe, the walked folder). Counted and run once, there;
+# tests/test_tools/test_zoo_compat.py compares their types.
+SAME_MODEL: Dict[str, Dict[str, Tuple[str, str, str]]] = {
+    'mmdet': {
+        'albu_example':
+        ('mask-rcnn_r50_fpn_albu-1x_coco.py', 'fpn', 'mask_rcnn'),
+        'deepfashion':
+        ('mask-rcnn_r50_fpn_15e_deepfashion.py', 'fpn', 'mask_rcnn'),
+        'empirical_attention':
+        ('faster-rcnn_r50-attn0010_fpn_1x_coco.py', 'fpn', 'faster_rcnn'),
+        'gcnet': ('mask-rcnn_r50-syncbn_fpn_1x_coco.py', 'fpn', 'mask_rcnn'),
+        'instaboost': ('mask-rcnn_r50_fpn_instaboost-4x_coco.py', 'fpn',
+                       'mask_rcnn'),
+        'lvis': ('mask-rcnn_r50_fpn_sample1e-3_ms-1x_lvis-v1.py', 'fpn',
+                 'mask_rcnn'),
+        'objects365': ('retinanet_r50_fpn_1x_objects365v1.py', 'fpn',
+                       'retinanet'),
+        'openimages': ('retinanet_r50_fpn_32xb2-1x_openimages.py', 'fpn',
+                       'retinanet'),
+        'pascal_voc': ('retinanet_r50_fpn_1x_voc0712.py', 'fpn', 'retinanet'),
+        'resnet_strikes_back': ('mask-rcnn_r50-rsb-pre_fpn_1x_coco.py', 'fpn',
+                                'mask_rcnn'),
+        'scratch': ('mask-rcnn_r50-scratch_fpn_gn-all_6x_coco.py', 'fpn',
+                    'gn'),
+        'selfsup_pretrain': ('mask-rcnn_r50-swav-pre_fpn_1x_coco.py', 'fpn',
+                             'mask_rcnn'),
+        'strong_baselines':
+        ('mask-rcnn_r50_fpn_rpn-2conv_4conv1fc_syncbn-all_lsj-50e_coco.py',
+         'fpn', 'simple_copy_paste'),
+        'wider_face': ('retinanet_r50_fpn_1x_widerface.py', 'fpn',
+                       'retinanet'),
+    },
+    'mmseg': {},
 }
 
 # (reason, config folders) of the folders the walk leaves out
@@ -275,8 +219,6 @@ _MMDET_LEFT_OUT = [
      ('detectors', )),
     ("TridentNet: its RoI head expects the three branches of "
      "TridentResNet's shared-weight stage", ('tridentnet', )),
-    ('Fast R-CNN needs precomputed proposals in every data sample; its heads '
-     'are the Faster R-CNN ones walked', ('fast_rcnn', )),
     ('semi-supervised: inputs are dicts of teacher and student branches; its '
      'detector is Faster R-CNN', ('soft_teacher', )),
     ('needs the timm package for its backbone', ('timm_example', )),
@@ -302,10 +244,6 @@ _MMSEG_LEFT_OUT = [
      'the BiSeNetV1 backbone', ('bisenetv1', )),
     ('ICNet is a whole network: its ResNet sits inside the ICNet backbone '
      '(backbone_cfg) at three input scales', ('icnet', )),
-    ('its ResNet configs cascade two decode heads, a list that a child '
-     'config replaces rather than merges', ('ocrnet', )),
-    ('JPU asserts a tuple of three in_channels for ResNet stages 2-4',
-     ('fastfcn', )),
     ('needs CLIP weights at build time (a download)', ('san', )),
     ('needs Stable Diffusion weights at build time (a download)', ('vpd', )),
     ('dataset fragments, no model', ('dsdl', )),
@@ -330,8 +268,10 @@ IMAGE_SHAPES = {
     'ddod': (3, 384, 384),
 }
 NARROW = 0.25
-# Proposals and detections per image kept by the walk (upstream: 1000-2000)
+# Proposals per image kept by the walk (upstream: 1000-2000) and detections
+# (upstream: 100; PointRend's and the cascades' mask heads cost per detection)
 MAX_PROPOSALS = 100
+MAX_DETECTIONS = 20
 
 
 def installed_configs(toolbox: str) -> Path:
@@ -347,13 +287,11 @@ def family_folders(toolbox: str) -> List[str]:
                   if p.is_dir() and p.name != '_base_')
 
 
-def user_config(toolbox: str, upstream: str, recipe: str, fragment: str,
-                with_aux: bool) -> str:
+def user_config(toolbox: str, upstream: str, recipe: str,
+                fragment: str) -> str:
     """The text of a user's config: the upstream config and the FishNet
     fragment as bases, ``custom_imports`` and the recipe's model lines."""
-    lines = [PREPROCESSOR, *RECIPES[recipe][1]]
-    if with_aux:
-        lines.append(SEG_AUX)
+    lines = [PREPROCESSOR, *RECIPES_BY_NAME[recipe].config_lines()]
     body = ',\n    '.join(lines)
     # mmengine's `scope::folder/file` wants a folder name of word characters
     # (not mmdet's gn+ws or legacy_1.x): the installed file's path works too
@@ -366,86 +304,62 @@ def user_config(toolbox: str, upstream: str, recipe: str, fragment: str,
             f'model = dict(\n    {body})\n')
 
 
-def narrow_fragment(path: str, widen_factor: float = NARROW) -> None:
+def narrow_fragment(folder: str, widen_factor: float = NARROW) -> str:
     """Write ``configs/_base_/fishnet.py`` with every backbone a FishNet-99
-    of ``widen_factor`` without pretrained weights, and its channels
-    scaled to match, to ``path`` (the same variable names)."""
+    of ``widen_factor`` and its channels scaled to match (the same variable
+    names) into ``folder``, beside the file its backbones load: that
+    FishNet's random initial weights under ``backbone.``. Returns the
+    fragment's path; written once per folder."""
+    path = osp.join(folder, 'fishnet_narrow.py')
+    if osp.exists(path):
+        return path
+    from mmfishnet.models import FishNet
+    weights = osp.join(folder, f'fishnet99-w{widen_factor}_random.pth')
+    torch.manual_seed(0)
+    backbone = FishNet(arch='fishnet99', widen_factor=widen_factor)
+    backbone.init_weights()
+    torch.save(
+        dict(state_dict={
+            f'backbone.{k}': v
+            for k, v in backbone.state_dict().items()
+        }), weights)
     fragment = Config.fromfile(str(FRAGMENT)).to_dict()
 
     def scale(value):
-        if isinstance(value, list):
-            return [scale(v) for v in value]
+        if isinstance(value, (list, tuple)):
+            return type(value)(scale(v) for v in value)
         return int(value * widen_factor)
 
     for name, uses in fragment.items():
         if name.startswith(('fishnet9', 'fishnet1', 'fishnet2', 'fishnext')):
-            for backbone in uses.values():
+            for use in uses.values():
                 # random weights have no BN statistics worth keeping
-                backbone.update(
+                use.update(
                     arch='fishnet99',
                     widen_factor=widen_factor,
-                    init_cfg=None,
                     norm_eval=False)
+                use['init_cfg']['checkpoint'] = weights
     fragment['fishnet_channels'] = {
         k: scale(v)
         for k, v in fragment['fishnet_channels'].items()
     }
     Config(fragment).dump(path)
-
-
-def _mmdet_batch(model, cfg: Config, shape: Tuple[int, int, int]) -> dict:
-    """Two random images with 3 and 2 boxes, their masks if the model
-    predicts masks, and semantic maps (for HTC, SCNet, Panoptic FPN)."""
-    from mmdet.testing import demo_mm_inputs
-    batch = demo_mm_inputs(
-        2,
-        shape,
-        num_items=[3, 2],
-        with_mask='mask' in str(cfg.model.to_dict()),
-        with_semantic=True)
-    num_classes = _num_classes(model)
-    for sample in batch['data_samples']:
-        sample.gt_instances.labels %= num_classes
-    return batch
-
-
-def _mmseg_batch(model, cfg: Config, shape: Tuple[int, int, int]) -> dict:
-    """Two random images with random label maps of the model's classes."""
-    from mmseg.structures import SegDataSample
-    rng = np.random.RandomState(0)
-    num_classes = _num_classes(model)
-    _, h, w = shape
-    inputs, samples = [], []
-    for _ in range(2):
-        inputs.append(
-            torch.from_numpy(rng.randint(0, 255, shape).astype(np.uint8)))
-        sample = SegDataSample(
-            metainfo=dict(
-                img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
-        labels = rng.randint(0, num_classes, (1, h, w))
-        sample.gt_sem_seg = PixelData(data=torch.from_numpy(labels))
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
-
-
-def _num_classes(model) -> int:
-    """The fewest classes any head of ``model`` predicts."""
-    return min(m.num_classes for m in model.modules()
-               if isinstance(getattr(m, 'num_classes', None), int)
-               and m.num_classes > 0)
+    return path
 
 
 def prepare(cfg: Config, toolbox: str, shape: Tuple[int, int, int]) -> None:
-    """What the walk changes beyond the recipe: the CPU fallbacks of the
-    project's tools (BN for SyncBN), and for speed fewer proposals, no batch
-    augmentation and mmseg's training pad at the image size."""
-    if not torch.cuda.is_available():
-        adapt_config_to_cpu(cfg)
+    """What the walk changes beyond the recipe, for speed: fewer proposals
+    and detections, no batch augmentation, mmseg's training pad at the
+    image size."""
     for part in ('train_cfg', 'test_cfg'):
-        for _, node in config_dicts(cfg.model.get(part), part):
-            for key in ('nms_pre', 'max_per_img'):
-                if isinstance(node.get(key), int):
-                    node[key] = min(node[key], MAX_PROPOSALS)
+        for path, node in config_dicts(cfg.model.get(part), part):
+            if isinstance(node.get('nms_pre'), int):
+                node['nms_pre'] = min(node['nms_pre'], MAX_PROPOSALS)
+            if isinstance(node.get('max_per_img'), int):
+                most = (
+                    MAX_PROPOSALS if part == 'train_cfg' or 'rpn' in path else
+                    MAX_DETECTIONS)
+                node['max_per_img'] = min(node['max_per_img'], most)
     preprocessor = cfg.model.get('data_preprocessor')
     if preprocessor is not None:
         preprocessor['batch_augments'] = None
@@ -455,43 +369,34 @@ def prepare(cfg: Config, toolbox: str, shape: Tuple[int, int, int]) -> None:
 
 def run_config(path: str,
                toolbox: str,
-               shape: Tuple[int, int, int] = IMAGE_SHAPE) -> None:
-    """Build the model of the config file ``path`` and run one loss +
-    backward and one predict on two random images of ``shape`` (raises on
-    failure)."""
-    from mmfishnet.runtime import check_neck_channels
+               shape: Tuple[int, int, int] = IMAGE_SHAPE,
+               pretrained: bool = True) -> None:
+    """The checks of ``tools/train.py`` on the config file ``path``, then
+    its model built and one loss + backward and one predict on two random
+    images of ``shape`` (raises on failure). ``pretrained=False``: without
+    the config's weights (the upstream configs: no download)."""
     cfg = Config.fromfile(path)
+    cfg.setdefault('default_scope', toolbox)
+    check_fishnet_args(cfg)
     check_neck_channels(cfg)
+    check_preprocessor(cfg)
+    check_pretrained_files(cfg)
     prepare(cfg, toolbox, shape)
-    init_default_scope(cfg.get('default_scope', toolbox))
-    registry = __import__(f'{toolbox}.registry', fromlist=['MODELS']).MODELS
-    # no weights are loaded (the walk is offline): the rest initialises as
-    # a Runner does it (Sparse R-CNN's proposal boxes need it)
-    cfg.model.pop('pretrained', None)
-    if isinstance(cfg.model.get('backbone'), dict):
-        cfg.model.backbone.pop('init_cfg', None)
-    model = registry.build(cfg.model)
-    model.init_weights()
-    # what the training loop tells epoch- and iteration-dependent heads
-    # (TOOD, BoxInst)
-    hub = MessageHub.get_current_instance()
-    hub.update_info('epoch', 0)
-    hub.update_info('iter', 0)
-    batch = (_mmdet_batch if toolbox == 'mmdet' else _mmseg_batch)(model, cfg,
-                                                                   shape)
-    model.train()
-    data = model.data_preprocessor(batch, True)
-    losses = model(**data, mode='loss')
-    loss, _ = model.parse_losses(losses)
-    loss.backward()
-    if not torch.isfinite(loss):
-        raise RuntimeError(f'the loss is {loss.item()}')
-    model.eval()
-    with torch.no_grad():
-        data = model.data_preprocessor(batch, False)
-        results = model(**data, mode='predict')
-    if len(results) != 2:
-        raise RuntimeError(f'predict gave {len(results)} results for 2 images')
+    model = build_model(cfg, pretrained=pretrained)
+    batch = random_batch(model, cfg, shape)
+    train_step(model, batch)
+    predict(model, batch)
+
+
+def model_types(cfg: Config) -> FrozenSet[Tuple[str, str]]:
+    """(where, type) of every typed part of ``cfg.model`` but the backbone
+    and the data preprocessor (list positions left out): what tells one
+    model family from another once FishNet is the backbone."""
+    return frozenset(
+        (re.sub(r'\[\d+\]', '[]', path), node['type'])
+        for path, node in config_dicts(cfg.model, 'model')
+        if isinstance(node.get('type'), str) and not path.startswith(
+            ('model.backbone', 'model.data_preprocessor')))
 
 
 def walk(toolbox: str,
@@ -506,17 +411,13 @@ def walk(toolbox: str,
     upstream = f'{folder}/{upstream_name}'
     path = str(installed_configs(toolbox) / upstream)
     if not upstream_only:
-        fragment = osp.join(workdir, 'fishnet_narrow.py')
-        if not osp.exists(fragment):
-            narrow_fragment(fragment)
-        base = Config.fromfile(path)
-        with_aux = toolbox == 'mmseg' and isinstance(
-            base.model.get('auxiliary_head'), dict)
+        fragment = narrow_fragment(workdir)
         path = osp.join(workdir, f'{toolbox}_{folder}.py')
         with open(path, 'w') as f:
-            f.write(user_config(toolbox, upstream, recipe, fragment, with_aux))
+            f.write(user_config(toolbox, upstream, recipe, fragment))
     try:
-        run_config(path, toolbox, IMAGE_SHAPES.get(folder, IMAGE_SHAPE))
+        run_config(path, toolbox, IMAGE_SHAPES.get(folder, IMAGE_SHAPE),
+                   not upstream_only)
     except Exception as e:  # the table reports every failure
         if verbose:
             traceback.print_exc()
@@ -564,11 +465,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         '|---|---|---|---|---|'
     ]
     table += [f'| {t} | {f} | `{c}` | {r} | {m} |' for t, f, c, r, m in rows]
-    for toolbox in args.toolbox:
+    for toolbox in args.toolbox if args.families is None else ():
+        for folder, (config, recipe,
+                     twin) in sorted(SAME_MODEL[toolbox].items()):
+            table.append(f'| {toolbox} | {folder} | `{config}` | {recipe} | '
+                         f'the model of {twin}, counted and run there |')
         for folder, reason in sorted(LEFT_OUT[toolbox].items()):
-            if args.families is None:
-                table.append(f'| {toolbox} | {folder} | | | left out: '
-                             f'{reason} |')
+            table.append(f'| {toolbox} | {folder} | | | left out: '
+                         f'{reason} |')
     summary = f'{len(rows) - failed} of {len(rows)} families ran'
     print('\n'.join(table))
     print(summary)
@@ -590,8 +494,11 @@ def page_header(summary: str) -> str:
         'swapped in by the lines of [backbone.md](backbone.md#the-lines-for-'
         'each-neck-and-head), one loss + backward + predict on two random '
         f'images on the CPU (torch {torch.__version__}), '
-        f'{time.strftime("%Y-%m-%d")}: {summary}. Folders the walk leaves '
-        'out say why. Made by\n\n'
+        f'{time.strftime("%Y-%m-%d")}: {summary}. A folder whose model is '
+        "built from the same types as a walked folder's (another dataset, "
+        'schedule or augmentation, or a change to the backbone FishNet '
+        'replaces) is counted once, there; folders the walk leaves out say '
+        'why. Made by\n\n'
         f'```bash\n{command}\n```\n\n')
 
 
