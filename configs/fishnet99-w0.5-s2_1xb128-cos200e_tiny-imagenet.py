@@ -1,6 +1,6 @@
 # FishNet-99 for Tiny ImageNet (200 classes, 64x64), half width, stem with one
-# 2x down-sampling (stem_stride 2: the stages see 32x32, as on CIFAR). 3.91 M
-# params + classifier, 0.33 GFLOPs. Recipe as the CIFAR-10 config: 1 GPU x 128
+# 2x down-sampling (stem_stride 2: the stages see 32x32, as on CIFAR). 4.01 M
+# params (200 classes), 0.33 GFLOPs. Recipe as the CIFAR-10 config: 1 GPU x 128
 # images, SGD lr 0.1, momentum 0.9, weight decay 5e-4, cosine over 200 epochs;
 # random crop 64 (padding 8) and horizontal flip.
 # Data: the unpacked download tiny-imagenet-200/ (wnids.txt, words.txt,

@@ -5,6 +5,7 @@ from importlib import import_module
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from conftest import REPO
 from mmengine.config import Config
@@ -66,22 +67,26 @@ def test_config_and_tool_paths_exist(page):
     assert missing == []
 
 
-def model_index_configs():
+def model_index_models():
+    """Every model of the metafiles that model-index.yml imports, with the
+    metadata of its collection under its own."""
     with open(REPO / 'model-index.yml') as f:
         index = yaml.safe_load(f)
-    configs = []
+    models = []
     for metafile in index['Import']:
         with open(REPO / metafile) as f:
             meta = yaml.safe_load(f)
-        collections = {c['Name'] for c in meta['Collections']}
+        collections = {c['Name']: c for c in meta['Collections']}
         for model in meta['Models']:
             assert model['In Collection'] in collections, model['Name']
-            configs.append(model['Config'])
-    return configs
+            metadata = dict(collections[model['In Collection']]['Metadata'])
+            metadata.update(model.get('Metadata') or {})
+            models.append(dict(model, Metadata=metadata))
+    return models
 
 
 def test_model_index_names_every_config():
-    named = set(model_index_configs())
+    named = {model['Config'] for model in model_index_models()}
     configs = {
         str(p.relative_to(REPO))
         for p in (REPO / 'configs').glob('*.py')
@@ -89,10 +94,35 @@ def test_model_index_names_every_config():
     assert configs == named
 
 
-@pytest.mark.parametrize('config', model_index_configs())
-def test_model_index_configs_build(config):
-    cfg = Config.fromfile(REPO / config)
+OPTIMIZERS = {'SGD': 'SGD with Momentum', 'AdamW': 'AdamW'}
+SCHEDULES = {
+    'CosineAnnealingLR': 'Cosine Annealing',
+    'PolyLR': 'Poly Learning Rate Schedule'
+}
+
+
+@pytest.mark.parametrize('model', model_index_models(), ids=lambda m: m['Name'])
+def test_model_index_states_what_the_config_builds_and_trains(model):
+    """The model builds (on the meta device: no weights allocated) with the
+    parameters the metafile states (to its rounding), and the optimizer and
+    schedule it names are the config's."""
+    cfg = Config.fromfile(REPO / model['Config'])
     scope = cfg.default_scope
     init_default_scope(scope)
-    model = import_module(f'{scope}.registry').MODELS.build(cfg.model)
-    assert sum(p.numel() for p in model.parameters()) > 0
+    with torch.device('meta'):
+        built = import_module(f'{scope}.registry').MODELS.build(cfg.model)
+    params = sum(p.numel() for p in built.parameters())
+    stated = model['Metadata'].get('Parameters')
+    if stated is not None:
+        rounding = 1 if stated % 10000 else 5000
+        assert abs(params - stated) <= rounding, (params, stated)
+    techniques = set(model['Metadata']['Training Techniques'])
+    optimizer = cfg.optim_wrapper.optimizer.type
+    assert OPTIMIZERS[optimizer] in techniques
+    assert not techniques & (set(OPTIMIZERS.values()) - {OPTIMIZERS[optimizer]})
+    schedulers = cfg.param_scheduler if isinstance(cfg.param_scheduler,
+                                                   list) else [
+                                                       cfg.param_scheduler
+                                                   ]
+    used = {SCHEDULES.get(scheduler['type']) for scheduler in schedulers}
+    assert techniques & set(SCHEDULES.values()) <= used

@@ -25,6 +25,10 @@
 #   TORCH_CUDA_ARCH_LIST  GPU architectures of the CUDA ops (default: "8.0;9.0",
 #                         A100 and H100)
 #   MMFISHNET_BUILD_ONLY  1: only build (and cache) the mmcv wheel, install nothing
+#   MMFISHNET_TORCH_INDEX index that torch and torchvision come from (default: the
+#                         package index pip is set to, whose Linux torch is the CUDA
+#                         build, several GB); a CPU-only machine saves most of that
+#                         with https://download.pytorch.org/whl/cpu
 set -euo pipefail
 
 stack=${MMFISHNET_STACK:-newest}
@@ -82,9 +86,14 @@ if [[ ! -x $python ]]; then
   python3 -m venv "$venv"
 fi
 
-log "installing torch $TORCH_VERSION, torchvision $TORCHVISION_VERSION, $NUMPY_SPEC and build tools ($stack stack)"
-"${pip[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" "$NUMPY_SPEC" \
-  'setuptools>=77,<81' wheel ninja "mmengine==$MMENGINE_VERSION"
+torch_index=()
+if [[ -n ${MMFISHNET_TORCH_INDEX:-} ]]; then
+  torch_index=(--index-url "$MMFISHNET_TORCH_INDEX")
+fi
+log "installing torch $TORCH_VERSION and torchvision $TORCHVISION_VERSION from ${MMFISHNET_TORCH_INDEX:-the default index} ($stack stack)"
+"${pip[@]}" ${torch_index[@]+"${torch_index[@]}"} "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+log "installing $NUMPY_SPEC and build tools"
+"${pip[@]}" "$NUMPY_SPEC" 'setuptools>=77,<81' wheel ninja "mmengine==$MMENGINE_VERSION"
 
 # ---- mmcv with compiled ops: build once per torch version, then reuse -------------
 torch_key=$("$python" -c 'import torch, sys; print(f"torch{torch.__version__}-py{sys.version_info[0]}{sys.version_info[1]}")')

@@ -1,10 +1,9 @@
-"""Every segmentation config builds in mmseg's scope with a neck or heads
-that take the FishNet maps; the recommended CamVid config runs a loss, a
+"""Every segmentation config has a FishNet in mmseg's scope with a neck or
+heads that take its maps; the recommended CamVid config runs a loss, a
 backward and a prediction. Each decode head family (Semantic FPN, UPerNet,
 PSPNet, DeepLabV3+, Mask2Former) runs its loss and prediction with the same
 recipe lines in the zoo walk (tests/test_tools/test_zoo_compat.py)."""
 import pytest
-import torch
 from conftest import CAMVID_CONFIG, REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -27,6 +26,7 @@ def test_all_segmentation_configs_are_found():
         'upernet_fishnet150_4xb4-160k_ade20k-512x512.py',
         'upernet_fishnet150_4xb2-80k_cityscapes-512x1024.py',
         'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py',
+        'fpn_fishnet99-w0.625_1xb8-10e_camvid-480x360.py',
         'pspnet_fishnet150_4xb4-80k_ade20k-512x512.py',
         'deeplabv3plus_fishnet150_4xb4-80k_ade20k-512x512.py',
         'mask2former_fishnet150_8xb2-160k_ade20k-512x512.py',
@@ -34,21 +34,13 @@ def test_all_segmentation_configs_are_found():
 
 
 @pytest.mark.parametrize('name', SEG_CONFIGS)
-def test_every_segmentation_config_builds(name):
-    """The whole segmentor, built without allocating weights (meta device):
-    every module's arguments fit, and the neck and head check passes."""
-    from mmseg.registry import MODELS
-
+def test_every_segmentation_config_fits_its_neck_and_heads(name):
+    """(tests/test_docs.py builds every config of model-index.yml.)"""
     from mmfishnet.runtime import check_neck_channels
     cfg = Config.fromfile(REPO / 'configs' / name)
     assert cfg.default_scope == 'mmseg'
     assert cfg.model.backbone.type == 'FishNet'
     check_neck_channels(cfg)
-    init_default_scope('mmseg')
-    with torch.device('meta'):
-        model = MODELS.build(cfg.model)
-    if model.with_neck:
-        assert list(model.neck.in_channels) == model.backbone.out_channels
 
 
 def test_the_camvid_segmentor_trains_and_predicts():

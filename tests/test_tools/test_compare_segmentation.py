@@ -143,6 +143,15 @@ def test_every_fishnet_of_the_comparison_keeps_the_config_recipe(
     assert blocks and all(b.conv3.weight.abs().sum() == 0 for b in blocks)
 
 
+def test_a_model_has_one_colour_in_every_figure():
+    tool = load_tool(REPO / 'tools/analysis/compare_segmentation.py')
+    colours = {name: tool.model_colour(name) for name in tool.MODELS}
+    assert len(set(colours.values())) == len(colours)
+    # the equal-time run of a model, whatever the order of --models
+    assert tool.model_colour('FishNet-99 w0.625, 1380 s') == colours[
+        'FishNet-99 w0.625']
+
+
 def test_a_resume_with_other_settings_is_refused(tmp_path):
     """A finished run's done.json is read back only for the settings it was
     trained with; changed epochs or --cfg-options stop with the change."""

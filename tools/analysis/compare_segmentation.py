@@ -47,6 +47,8 @@ from mmfishnet.runtime import (adapt_config_to_cpu, add_checkpoint_safety_hook,
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py'
+CONFIG_W0625 = (
+    REPO / 'configs' / 'fpn_fishnet99-w0.625_1xb8-10e_camvid-480x360.py')
 THIN_CLASSES = ('pole', 'sign', 'pedestrian', 'bicyclist')
 
 
@@ -65,19 +67,14 @@ def resnet(depth: int) -> dict:
         contract_dilation=True)
 
 
-def fishnet(widen_factor: float) -> dict:
-    """The config's FishNet at another width (merged into its backbone)."""
-    return dict(widen_factor=widen_factor)
-
-
-# name -> (backbone: a whole one, a change of the config's FishNet or None
-# for the config's own; FPN input channels)
+# name -> (config, backbone: None for the config's own or a ResNet, with
+# its FPN input channels)
 MODELS = {
-    'FishNet-99 w0.25': (None, None),
+    'FishNet-99 w0.25': (CONFIG, None, None),
     # within 15 % of ResNet-18's multiply-adds at 480x360 (7.73 / 8.63 G)
-    'FishNet-99 w0.625': (fishnet(0.625), [200, 520, 1000, 1320]),
-    'ResNet-18 (ResNetV1c)': (resnet(18), [64, 128, 256, 512]),
-    'ResNet-50 (ResNetV1c)': (resnet(50), [256, 512, 1024, 2048]),
+    'FishNet-99 w0.625': (CONFIG_W0625, None, None),
+    'ResNet-18 (ResNetV1c)': (CONFIG, resnet(18), [64, 128, 256, 512]),
+    'ResNet-50 (ResNetV1c)': (CONFIG, resnet(50), [256, 512, 1024, 2048]),
 }
 
 
@@ -129,13 +126,10 @@ def build_cfg(name: str,
     """The comparison's config of ``name``: ``args.epochs`` epochs of poly
     decay, or with ``budget_s`` that many seconds of training
     (``TimeBudgetHook``)."""
-    backbone, channels = MODELS[name]
-    cfg = Config.fromfile(CONFIG)
+    config, backbone, channels = MODELS[name]
+    cfg = Config.fromfile(config)
     if backbone is not None:
-        if 'type' in backbone:
-            cfg.model.backbone = backbone
-        else:
-            cfg.model.backbone.update(backbone)
+        cfg.model.backbone = backbone
         cfg.model.neck.in_channels = channels
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -193,6 +187,15 @@ def complexity(model: torch.nn.Module, size=(360, 480)):
     return sum(p.numel() for p in model.parameters()), analyzer.total()
 
 
+def model_colour(name: str) -> str:
+    """One colour per model in every figure, whatever the order of
+    ``--models`` (an equal-time run, ``'<model>, <seconds> s'``, shares its
+    model's colour, dashed)."""
+    base = name.split(', ')[0]
+    names = list(MODELS)
+    return f'C{names.index(base)}' if base in names else 'C9'
+
+
 def draw(results: dict, path: Path) -> None:
     """mIoU per epoch (left) and against the training time (right)."""
     import matplotlib
@@ -202,7 +205,12 @@ def draw(results: dict, path: Path) -> None:
     for name, r in results.items():
         miou = [e['mIoU'] for e in r['epochs']]
         minutes = np.cumsum([e['seconds'] for e in r['epochs']]) / 60
-        style = dict(marker='o', markersize=3, label=f'{name}: {miou[-1]:.2f}')
+        style = dict(
+            marker='o',
+            markersize=3,
+            color=model_colour(name),
+            linestyle='--' if ', ' in name else '-',
+            label=f'{name}: {miou[-1]:.2f}')
         by_epoch.plot([e['epoch'] for e in r['epochs']], miou, **style)
         by_time.plot(minutes, miou, **style)
     by_epoch.set_xlabel('epoch')
