@@ -1,6 +1,8 @@
 """Shared fixtures and paths; the official-format FishNet weights filled by
 a fixed recipe and the official model's reference outputs computed with
 them come from :mod:`reference`."""
+import copy
+import functools
 import json
 import os
 import subprocess
@@ -19,6 +21,18 @@ CAMVID_CONFIG = (
     REPO / 'configs' / 'fpn_fishnet99-w0.25_1xb8-10e_camvid-480x360.py')
 
 CONVERTER = REPO / 'tools' / 'model_converters' / 'fishnet2mmpretrain.py'
+
+
+@functools.lru_cache(maxsize=None)
+def _loaded_config(path: str):
+    from mmengine.config import Config
+    return Config.fromfile(path)
+
+
+def load_config(path):
+    """``Config.fromfile(path)``, parsed once per test run: a copy of it,
+    which the caller may change."""
+    return copy.deepcopy(_loaded_config(str(path)))
 
 
 def save_official(path, state, arch='fishnet99'):
@@ -195,6 +209,21 @@ def zoo_config(toolbox: str, path: str) -> str:
     import importlib
     module = importlib.import_module(toolbox)
     return str(Path(module.__file__).parent / '.mim' / 'configs' / path)
+
+
+def run_tool_main(tool: Path, argv, monkeypatch):
+    """A script of tools/ run in this process: its ``main()`` with
+    ``sys.argv`` = ``[tool, *argv]`` and tools/ importable, as ``python
+    tools/<script>.py ...`` has it; the environment variables it sets are
+    undone afterwards."""
+    monkeypatch.syspath_prepend(str(tool.parent))
+    monkeypatch.setattr(sys, 'argv', [str(tool), *map(str, argv)])
+    environ = dict(os.environ)
+    try:
+        return load_tool(tool).main()
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 def load_tool(path: Path):

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import REPO
-from mmengine.config import Config
+from conftest import REPO, load_config
 from mmengine.registry import init_default_scope
 
 PAGES = [
@@ -101,12 +100,13 @@ SCHEDULES = {
 }
 
 
-@pytest.mark.parametrize('model', model_index_models(), ids=lambda m: m['Name'])
+@pytest.mark.parametrize(
+    'model', model_index_models(), ids=lambda m: m['Name'])
 def test_model_index_states_what_the_config_builds_and_trains(model):
     """The model builds (on the meta device: no weights allocated) with the
     parameters the metafile states (to its rounding), and the optimizer and
     schedule it names are the config's."""
-    cfg = Config.fromfile(REPO / model['Config'])
+    cfg = load_config(REPO / model['Config'])
     scope = cfg.default_scope
     init_default_scope(scope)
     with torch.device('meta'):
@@ -119,10 +119,9 @@ def test_model_index_states_what_the_config_builds_and_trains(model):
     techniques = set(model['Metadata']['Training Techniques'])
     optimizer = cfg.optim_wrapper.optimizer.type
     assert OPTIMIZERS[optimizer] in techniques
-    assert not techniques & (set(OPTIMIZERS.values()) - {OPTIMIZERS[optimizer]})
-    schedulers = cfg.param_scheduler if isinstance(cfg.param_scheduler,
-                                                   list) else [
-                                                       cfg.param_scheduler
-                                                   ]
+    assert not techniques & (
+        set(OPTIMIZERS.values()) - {OPTIMIZERS[optimizer]})
+    schedulers = cfg.param_scheduler if isinstance(
+        cfg.param_scheduler, list) else [cfg.param_scheduler]
     used = {SCHEDULES.get(scheduler['type']) for scheduler in schedulers}
     assert techniques & set(SCHEDULES.values()) <= used

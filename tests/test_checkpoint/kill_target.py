@@ -1,8 +1,9 @@
 """A training run that saves a checkpoint every iteration, for the SIGKILL
-test: ``python kill_target.py WORK_DIR MAX_ITERS``. Resumes from the newest
-complete checkpoint of WORK_DIR, prints ``resumed <iter>`` and then
-``training`` once the first iteration starts. Its checkpoints are written
-and read through ``CheckpointSafetyHook``, as the project's configs do."""
+test: forked by it, or ``python kill_target.py WORK_DIR MAX_ITERS``.
+Resumes from the newest complete checkpoint of WORK_DIR, prints ``resumed
+<iter>`` and then ``training`` once the first iteration starts. Its
+checkpoints are written and read through ``CheckpointSafetyHook``, as the
+project's configs do."""
 import sys
 
 import torch

@@ -1,11 +1,12 @@
 """Checkpoint files are complete or absent, whenever the writer is killed."""
 import os
 import random
-import subprocess
+import signal
 import sys
 import time
 from pathlib import Path
 
+import kill_target
 import pytest
 import torch
 from mmengine.fileio import get_file_backend
@@ -15,7 +16,6 @@ from mmfishnet.checkpoint import (AtomicLocalBackend, atomic_saving,
                                   remove_partial_files, why_unreadable,
                                   write_atomically)
 
-TARGET = Path(__file__).with_name('kill_target.py')
 # The closing run of this test used more: MMFISHNET_TEST_KILL_POINTS=40
 KILL_POINTS = int(os.environ.get('MMFISHNET_TEST_KILL_POINTS', 8))
 
@@ -55,6 +55,42 @@ def test_resume_skips_incomplete_files_and_a_broken_pointer(tmp_path):
     assert newest_complete_checkpoint(str(tmp_path / 'none')) is None
 
 
+class Target:
+    """``kill_target.main(work_dir, max_iters)`` in a forked child of this
+    process (what it imported is there at once; a fresh interpreter spends
+    seconds importing torch and mmengine); its stdout comes through a
+    pipe."""
+
+    def __init__(self, work_dir, max_iters):
+        read_end, write_end = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: never returns into pytest
+            status = 1
+            try:
+                os.close(read_end)
+                os.dup2(write_end, 1)
+                os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+                sys.stdout = os.fdopen(1, 'w', buffering=1)
+                sys.stderr = open(os.devnull, 'w')
+                torch.set_num_threads(1)
+                kill_target.main(str(work_dir), max_iters)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        self.stdout = os.fdopen(read_end)
+
+    def kill(self):
+        os.kill(self.pid, signal.SIGKILL)
+        self.wait()
+
+    def wait(self) -> int:
+        """The child's exit status."""
+        _, status = os.waitpid(self.pid, 0)
+        self.stdout.close()
+        return os.waitstatus_to_exitcode(status)
+
+
 def wait_for(proc, word):
     """The first line of ``proc``'s stdout that starts with ``word``
     (mmengine logs to stdout too)."""
@@ -84,19 +120,12 @@ def test_sigkill_at_random_points_never_leaves_a_partial_checkpoint(tmp_path):
     within a save's file write (the window where writing in place leaves a
     truncated file), 0-5 ms after it starts."""
     rng = random.Random(0)
-    env = dict(os.environ, PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1')
     interrupted_saves = 0
     resumed_from = []
     for point in range(KILL_POINTS):
         expected = iteration(newest_complete_checkpoint(str(tmp_path)))
         remove_partial_files(str(tmp_path))
-        proc = subprocess.Popen(
-            [sys.executable,
-             str(TARGET), str(tmp_path), '100000'],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=env)
+        proc = Target(tmp_path, 100000)
         assert wait_for(proc, 'resumed') == ['resumed', str(expected)]
         wait_for(proc, 'training')
         if point % 2:
@@ -105,7 +134,6 @@ def test_sigkill_at_random_points_never_leaves_a_partial_checkpoint(tmp_path):
             wait_for_a_save(tmp_path)
             time.sleep(rng.uniform(0, 0.005))
         proc.kill()
-        proc.wait()
         resumed_from.append(expected)
         interrupted_saves += bool(list(tmp_path.glob('.*.part')))
         for path in sorted(tmp_path.glob('*.pth')):
@@ -117,17 +145,9 @@ def test_sigkill_at_random_points_never_leaves_a_partial_checkpoint(tmp_path):
     assert interrupted_saves >= KILL_POINTS // 4, interrupted_saves
 
     last = iteration(newest_complete_checkpoint(str(tmp_path)))
-    done = subprocess.run(
-        [sys.executable,
-         str(TARGET),
-         str(tmp_path),
-         str(last + 2)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert f'resumed {last}' in done.stdout
+    done = Target(tmp_path, last + 2)
+    assert wait_for(done, 'resumed') == ['resumed', str(last)]
+    assert done.wait() == 0
     assert read_checkpoint(str(
         tmp_path / f'iter_{last + 2}.pth'))['meta']['iter'] == last + 2
     print(f'{KILL_POINTS} kills, {interrupted_saves} during a save; resumed '

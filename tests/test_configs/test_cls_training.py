@@ -164,7 +164,7 @@ def test_short_training_learns(tmp_path):
         pipelines=(train_pipeline, pipeline))
     cfg.val_evaluator = cfg.test_evaluator = ConfigDict(
         type='Accuracy', topk=(1, ))
-    cfg.optim_wrapper.optimizer.lr = 0.05
+    cfg.optim_wrapper.optimizer.lr = 0.02
     cfg.param_scheduler = ConfigDict(
         type='CosineAnnealingLR', T_max=40, by_epoch=False)
     cfg.randomness = ConfigDict(seed=0)
@@ -172,6 +172,6 @@ def test_short_training_learns(tmp_path):
     runner.train()
     accuracy = runner.message_hub.get_scalar('val/accuracy/top1').current()
     print(f'training accuracy after 40 iterations: {accuracy:.1f}%')
-    # twice chance: the summation order of the thread count moves this
-    # short run (AMD EPYC Zen 4: 76.6 % with 2 threads, 59.4 % with 1)
-    assert accuracy >= 50
+    # AMD EPYC Zen 4: 73.4 % with 2 threads, 75.0 % with 1 (at lr 0.05 the
+    # thread count's summation order moved it between 59.4 and 76.6 %)
+    assert accuracy >= 60

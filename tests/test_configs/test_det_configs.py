@@ -4,7 +4,7 @@ prediction at full width. Each detector family (Faster / Mask / Cascade
 R-CNN, RetinaNet, DINO, Mask2Former) runs its loss and prediction with the
 same recipe lines in the zoo walk (tests/test_tools/test_zoo_compat.py)."""
 import pytest
-from conftest import REPO
+from conftest import REPO, load_config
 from mmengine.config import Config
 
 from mmfishnet.testing import build_model, predict, random_batch, train_step
@@ -42,7 +42,7 @@ def test_every_detection_config_loads_pretrained_fishnet_and_fits_its_neck(
         path):
     """(tests/test_docs.py builds every config of model-index.yml.)"""
     from mmfishnet.runtime import check_neck_channels
-    cfg = Config.fromfile(path)
+    cfg = load_config(path)
     assert cfg.default_scope == 'mmdet'
     assert cfg.model.backbone.type == 'FishNet'
     assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
@@ -54,7 +54,7 @@ def test_the_readme_detector_trains_and_predicts():
     """Mask R-CNN FishNet-150 at full width on two images of different
     sizes: padded to 32, every loss, gradients in the trained stages and
     none in the frozen ones, boxes and masks of the images' sizes."""
-    cfg = Config.fromfile(README_CONFIG)
+    cfg = load_config(README_CONFIG)
     model = build_model(cfg, pretrained=False)
     batch = random_batch(model, cfg, [(3, 96, 128), (3, 128, 96)])
     assert model.data_preprocessor(batch,

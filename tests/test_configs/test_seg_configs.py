@@ -4,8 +4,7 @@ backward and a prediction. Each decode head family (Semantic FPN, UPerNet,
 PSPNet, DeepLabV3+, Mask2Former) runs its loss and prediction with the same
 recipe lines in the zoo walk (tests/test_tools/test_zoo_compat.py)."""
 import pytest
-from conftest import CAMVID_CONFIG, REPO
-from mmengine.config import Config
+from conftest import CAMVID_CONFIG, REPO, load_config
 from mmengine.registry import init_default_scope
 
 from mmfishnet.testing import build_model, predict, random_batch, train_step
@@ -37,14 +36,14 @@ def test_all_segmentation_configs_are_found():
 def test_every_segmentation_config_fits_its_neck_and_heads(name):
     """(tests/test_docs.py builds every config of model-index.yml.)"""
     from mmfishnet.runtime import check_neck_channels
-    cfg = Config.fromfile(REPO / 'configs' / name)
+    cfg = load_config(REPO / 'configs' / name)
     assert cfg.default_scope == 'mmseg'
     assert cfg.model.backbone.type == 'FishNet'
     check_neck_channels(cfg)
 
 
 def test_the_camvid_segmentor_trains_and_predicts():
-    cfg = Config.fromfile(CAMVID_CONFIG)
+    cfg = load_config(CAMVID_CONFIG)
     cfg.model.data_preprocessor.size = (96, 128)  # not the 480x360 crop
     model = build_model(cfg)
     batch = random_batch(model, cfg, (3, 96, 128))

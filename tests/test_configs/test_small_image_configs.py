@@ -129,7 +129,9 @@ def test_short_cifar_run_learns(cifar_folders, tmp_path):
     top1 = runner.message_hub.get_scalar('val/accuracy/top1').current()
     print(f'CIFAR-10 learnability: {top1:.1f} % test top-1 on 300 images '
           f'after {epochs} epochs on 600')
-    assert top1 > 20  # twice chance
+    # AMD EPYC Zen 4: 36.3 % in bf16, 32.3 % in fp32 (what --amp falls
+    # back to without native bf16)
+    assert top1 > 25
 
 
 @pytest.fixture(scope='module')

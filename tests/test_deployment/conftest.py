@@ -3,7 +3,7 @@ import inspect
 
 import pytest
 import torch
-from conftest import CAMVID_CONFIG, REPO  # noqa: F401 (used by the tests)
+from conftest import CAMVID_CONFIG, REPO, load_config  # noqa: F401
 from mmengine.config import Config
 
 from mmfishnet.runtime import fit_channels
@@ -41,7 +41,7 @@ def small_config(task: str, path=None) -> Config:
         classification=CIFAR_CONFIG,
         segmentation=CAMVID_CONFIG,
         detection=DETECTOR_CONFIG)[task]
-    cfg = Config.fromfile(path or default)
+    cfg = load_config(path or default)
     cfg.model.backbone.update(widen_factor=0.25, init_cfg=None)
     if task == 'segmentation' and path is not None:
         cfg.model.backbone.arch = 'fishnet99'

@@ -123,11 +123,52 @@ def test_mmseg_upsample_must_be_swapped(export_dir):
         check_parity(graph, path, inputs((1, 3, 130, 101)))
 
 
+SCORE_SCALE = 4
+
+
+def detector_with_spread_scores(cfg):
+    """``cfg``'s detector with random weights whose classification logits
+    are scaled by ``SCORE_SCALE``: scores spread over (0, 1) instead of
+    crowding near 1 / classes, and none saturates at 1.0, so that the
+    detections kept (the top scores, then NMS) do not hinge on ties that a
+    1e-6 difference decides."""
+    model = build_with_weights(cfg)
+    with torch.no_grad():
+        if hasattr(model, 'rpn_head'):
+            model.rpn_head.rpn_cls.weight *= SCORE_SCALE
+            model.roi_head.bbox_head.fc_cls.weight *= SCORE_SCALE
+        else:
+            model.bbox_head.retina_cls.weight *= SCORE_SCALE
+    return model
+
+
+_DETECTORS = {}
+
+
+def exported_detector(name, export_dir):
+    """(config, model, ONNX file) of the quarter-width Mask R-CNN or
+    RetinaNet, exported once per session (dynamic sizes, example 96x128)."""
+    if name not in _DETECTORS:
+        cfg = small_config('detection',
+                           RETINANET_CONFIG if name == 'retinanet' else None)
+        test_cfg = cfg.model.test_cfg
+        (test_cfg.rcnn if 'rcnn' in test_cfg else test_cfg).score_thr = 0.0
+        model = detector_with_spread_scores(cfg)
+        path = export_dir / f'detector_{name}.onnx'
+        graph = graph_for(exportable_copy(model), 'detection')
+        export_onnx(
+            graph, path, torch.randn(2, 3, 96, 128), True,
+            metadata_for(graph, 'detection', cfg,
+                         preprocessing_from_config(cfg), {}))
+        _DETECTORS[name] = cfg, model, path
+    return _DETECTORS[name]
+
+
 def test_detector_tensors_match_pytorch_on_two_sizes(export_dir):
-    path = export_dir / 'detector.onnx'
-    _, reference = export('detection', path, (96, 128))
-    rows = check_parity(reference, path,
-                        inputs((1, 3, 96, 128), (1, 3, 130, 90)))
+    _, model, path = exported_detector('mask_rcnn', export_dir)
+    rows = check_parity(
+        graph_for(model, 'detection'), path,
+        inputs((1, 3, 96, 128), (1, 3, 130, 90)))
     names = [r.name for r in rows]
     assert names == ([f'feat_{i}'
                       for i in range(5)] + [f'cls_{i}' for i in range(5)] +
@@ -166,27 +207,11 @@ def test_static_export_keeps_the_example_size(export_dir):
                 'classification'), path, inputs((2, 3, 32, 32)))[0].max_abs)
 
 
-def confident(cfg):
-    """``cfg``'s detector with random weights that still detects: its
-    classification weights scaled up so that scores clear any threshold
-    (many saturate at 1.0)."""
-    model = build_with_weights(cfg)
-    with torch.no_grad():
-        if hasattr(model, 'rpn_head'):
-            model.rpn_head.rpn_cls.weight *= 50
-            model.roi_head.bbox_head.fc_cls.weight *= 50
-        else:
-            model.bbox_head.retina_cls.weight *= 50
-    return model
-
-
-@pytest.mark.parametrize(
-    'path, keys', [
-        (None, ('bboxes', 'scores', 'labels', 'masks')),
-        (RETINANET_CONFIG, ('bboxes', 'scores', 'labels')),
-    ],
-    ids=['mask_rcnn', 'retinanet'])
-def test_detections_from_onnx_outputs_equal_predict(export_dir, path, keys):
+@pytest.mark.parametrize('name, keys', [
+    ('mask_rcnn', ('bboxes', 'scores', 'labels', 'masks')),
+    ('retinanet', ('bboxes', 'scores', 'labels')),
+])
+def test_detections_from_onnx_outputs_equal_predict(export_dir, name, keys):
     """finish_detection on the exported graph's outputs gives what the
     detector's own predict gives, on a real COCO image: two-stage (RPN, RoI
     heads and masks) and one-stage (the dense head decodes and NMS)."""
@@ -198,10 +223,7 @@ def test_detections_from_onnx_outputs_equal_predict(export_dir, path, keys):
         (REPO.parent / 'shared' / 'data' / 'tiny_coco').rglob('*.jpg'))
     if not images:
         pytest.skip('tiny_coco not found')
-    cfg = small_config('detection', path)
-    test_cfg = cfg.model.test_cfg
-    (test_cfg.rcnn if 'rcnn' in test_cfg else test_cfg).score_thr = 0.0
-    model = confident(cfg)
+    cfg, model, onnx_path = exported_detector(name, export_dir)
     pipeline = [
         t for t in cfg.test_dataloader.dataset.pipeline
         if t['type'] != 'LoadAnnotations'
@@ -227,21 +249,12 @@ def test_detections_from_onnx_outputs_equal_predict(export_dir, path, keys):
     assert set(expected.keys()) == set(keys)
     for key in keys:
         assert torch.equal(own[key], expected[key]), key
-    # ONNX Runtime's outputs: the same detections up to rounding
-    onnx_path = export_dir / f'detector_confident_{len(keys)}.onnx'
-    export_onnx(
-        graph_for(exportable_copy(model), 'detection'), onnx_path,
-        torch.randn(2, 3, 96, 128), True, {})
+    # ONNX Runtime's outputs: the same detections, up to rounding
     got = finish(
         ort.InferenceSession(str(onnx_path)).run(
             None, {'image': batch['inputs'].numpy()}))
-    assert len(got) == len(expected)
-    # nine in ten boxes found again within a pixel of the 640 x 480 image,
-    # with their labels: the random detector's FPN maps are in the
-    # thousands, its scores saturate at 1.0, and 1e-6 relative errors move
-    # boxes by a fraction of a pixel and reorder tied scores (which changes
-    # what NMS and the top-k cut keep)
-    distance = (got.bboxes[:, None] - expected.bboxes[None]).abs().amax(-1)
-    distance[got.labels[:, None] != expected.labels[None]] = float('inf')
-    found = (distance.amin(0) <= 1.0).float().mean()
-    assert found >= 0.9, f'{found:.3f} of {len(expected)} boxes found again'
+    assert torch.equal(got.labels, expected.labels)
+    torch.testing.assert_close(got.scores, expected.scores, rtol=1e-4, atol=0)
+    torch.testing.assert_close(got.bboxes, expected.bboxes, rtol=0, atol=1e-2)
+    if 'masks' in keys:  # pasted binary masks: a pixel on an edge may flip
+        assert (got.masks != expected.masks).float().mean() < 1e-3

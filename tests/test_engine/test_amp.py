@@ -179,12 +179,11 @@ def test_bf16_detector_loss_and_predict(tiny_detector, bf16_cpu):
 def tiny_detector():
     """The FishNet-99 Mask R-CNN of the mmdet config at quarter width and
     with fewer RoIs (the bf16 emulation is slow), and two 128x160 images."""
-    from conftest import REPO
-    from mmengine.config import Config
+    from conftest import REPO, load_config
 
     from mmfishnet.runtime import fit_channels
     from mmfishnet.testing import build_model, random_batch
-    cfg = Config.fromfile(REPO / 'configs' / 'mask_rcnn_fishnet99_fpn_coco.py')
+    cfg = load_config(REPO / 'configs' / 'mask_rcnn_fishnet99_fpn_coco.py')
     cfg.model.backbone.widen_factor = 0.25
     fit_channels(cfg)
     # 100 proposals (not 1000) and 128 sampled RoIs (not 512) per image

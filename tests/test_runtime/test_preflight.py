@@ -1,11 +1,8 @@
 """Checks of the user's files and options, before anything heavy runs."""
-import subprocess
-import sys
-
 import pytest
 import torch
 import torch.nn as nn
-from conftest import REPO, zoo_config
+from conftest import REPO, run_tool_main, zoo_config
 from mmengine.config import Config
 
 from mmfishnet.checkpoint import CheckpointError
@@ -127,27 +124,21 @@ def test_undecodable_images_are_named(tmp_path):
         assert str(bad) in str(error.value)
 
 
-def train_error(config, cwd) -> str:
-    """The last line that ``tools/train.py config`` prints when it stops
-    on a user error (no traceback)."""
-    result = subprocess.run(
-        [sys.executable,
-         str(REPO / 'tools' / 'train.py'),
-         str(config)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300)
-    assert result.returncode != 0
-    assert 'Traceback' not in result.stderr, result.stderr[-3000:]
-    return result.stderr.strip().splitlines()[-1]
+def train_error(config, cwd, monkeypatch) -> str:
+    """The one line that ``tools/train.py config`` (run in this process)
+    exits with when it stops on a user error: a message, not a traceback."""
+    monkeypatch.chdir(cwd)
+    with pytest.raises(SystemExit) as stop:
+        run_tool_main(REPO / 'tools' / 'train.py', [config], monkeypatch)
+    assert isinstance(stop.value.code, str), stop.value.code
+    return stop.value.code
 
 
 def test_training_without_the_pretrained_file_fails_before_the_dataset(
-        tmp_path):
+        tmp_path, monkeypatch):
     """In an empty folder: no data/coco and no checkpoints/, and the error
     is about the checkpoint (the dataset would be built after it)."""
-    last = train_error(DET_CONFIG, tmp_path)
+    last = train_error(DET_CONFIG, tmp_path, monkeypatch)
     assert last.startswith('error: FishNet pretrained weights '
                            'checkpoints/fishnet150_in1k.pth do not exist')
 
@@ -253,13 +244,14 @@ def test_a_model_level_pretrained_is_checked_like_the_backbone_one(tmp_path):
     check_pretrained_files(cfg)
 
 
-def test_training_with_wrong_neck_channels_stops_before_the_model(tmp_path):
+def test_training_with_wrong_neck_channels_stops_before_the_model(
+        tmp_path, monkeypatch):
     config = tmp_path / 'user.py'
     config.write_text(
         "_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py']\n"
         "custom_imports = dict(imports=['mmfishnet'])\n"
         "model = dict(backbone=dict(_delete_=True, type='FishNet'))\n")
-    last = train_error(config, tmp_path)
+    last = train_error(config, tmp_path, monkeypatch)
     assert last.startswith('error: the FishNet backbone')
     assert ('Set model.neck.in_channels=[320, 832, 1600, 2112] (not [256, '
             '512, 1024, 2048])') in last

@@ -11,7 +11,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from conftest import CAMVID, REPO, load_tool
+from conftest import CAMVID, REPO, load_tool, run_tool_main
 
 MODEL = 'FishNet-99 w0.25'
 
@@ -24,7 +24,8 @@ def command(out):
     ]
 
 
-def test_a_stopped_comparison_resumes_where_it_stopped(tmp_path):
+def test_a_stopped_comparison_resumes_where_it_stopped(tmp_path, monkeypatch,
+                                                       capsys):
     if not (CAMVID / 'train').is_dir():
         pytest.skip(f'{CAMVID} not found')
     out = tmp_path / 'out'
@@ -45,10 +46,11 @@ def test_a_stopped_comparison_resumes_where_it_stopped(tmp_path):
     assert not (history.parent / 'done.json').exists(), stderr[-4000:]
     assert [e['epoch'] for e in json.loads(history.read_text())] == [1]
 
-    result = subprocess.run(
-        command(out), cwd=tmp_path, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert 'resumed epoch: 1' in result.stdout + result.stderr
+    # the resumed run: in this process
+    monkeypatch.chdir(tmp_path)
+    tool, *argv = command(out)[1:]
+    run_tool_main(tool, argv, monkeypatch)
+    assert 'resumed epoch: 1' in ''.join(capsys.readouterr())
     epochs = json.loads(history.read_text())
     assert [e['epoch'] for e in epochs] == [1, 2]
     assert all(0 <= e['mIoU'] <= 100 for e in epochs)
@@ -148,8 +150,8 @@ def test_a_model_has_one_colour_in_every_figure():
     colours = {name: tool.model_colour(name) for name in tool.MODELS}
     assert len(set(colours.values())) == len(colours)
     # the equal-time run of a model, whatever the order of --models
-    assert tool.model_colour('FishNet-99 w0.625, 1380 s') == colours[
-        'FishNet-99 w0.625']
+    assert tool.model_colour(
+        'FishNet-99 w0.625, 1380 s') == colours['FishNet-99 w0.625']
 
 
 def test_a_resume_with_other_settings_is_refused(tmp_path):

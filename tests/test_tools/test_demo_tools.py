@@ -1,29 +1,25 @@
 """The demo tools: shapes dataset, a short demo training, pictures, and
 classification from the command line."""
-import subprocess
-import sys
-
 import numpy as np
-from conftest import REPO, convert, save_official
+from conftest import REPO, convert, run_tool_main, save_official
 from reference import deterministic_official_state
 
 DEMO = REPO / 'tools' / 'demo'
 
 
-def run(args, cwd):
-    result = subprocess.run([sys.executable, *map(str, args)],
-                            cwd=cwd,
-                            capture_output=True,
-                            text=True)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return result.stdout
+def run(args, cwd, monkeypatch, capsys):
+    """``python SCRIPT ARGS`` in ``cwd``, in this process; what it printed."""
+    monkeypatch.chdir(cwd)
+    capsys.readouterr()
+    run_tool_main(args[0], args[1:], monkeypatch)
+    return capsys.readouterr().out
 
 
-def test_shapes_dataset_is_valid_coco(tmp_path):
+def test_shapes_dataset_is_valid_coco(tmp_path, monkeypatch, capsys):
     from pycocotools.coco import COCO
     run([
         DEMO / 'make_shapes_dataset.py', tmp_path, '--train', '6', '--val', '3'
-    ], tmp_path)
+    ], tmp_path, monkeypatch, capsys)
     coco = COCO(str(tmp_path / 'annotations' / 'instances_train.json'))
     assert len(coco.getImgIds()) == 6
     assert [c['name'] for c in coco.loadCats(coco.getCatIds())
@@ -38,17 +34,17 @@ def test_shapes_dataset_is_valid_coco(tmp_path):
         assert ys.min() >= int(y) - 1 and ys.max() <= y + h + 1
 
 
-def test_demo_config_trains_and_draws(tmp_path):
+def test_demo_config_trains_and_draws(tmp_path, monkeypatch, capsys):
     config = REPO / 'configs' / 'demo' / 'mask_rcnn_fishnet150_fpn_shapes.py'
     run([
         DEMO / 'make_shapes_dataset.py', 'work_dirs/demo/shapes', '--train',
         '8', '--val', '4'
-    ], tmp_path)
+    ], tmp_path, monkeypatch, capsys)
     run([
         REPO / 'tools' / 'train.py', config, '--work-dir', 'work',
         '--cfg-options', 'train_cfg.max_iters=2',
         'default_hooks.checkpoint.interval=2'
-    ], tmp_path)
+    ], tmp_path, monkeypatch, capsys)
     assert (tmp_path / 'work' / 'iter_2.pth').is_file()
     val = 'work_dirs/demo/shapes/val/'
     out = run([
@@ -56,7 +52,7 @@ def test_demo_config_trains_and_draws(tmp_path):
         val + '000002.png', '--out-dir', 'pics', '--score-thr', '0',
         '--ann-file', 'work_dirs/demo/shapes/annotations/instances_val.json',
         '--grid', 'grid.png'
-    ], tmp_path)
+    ], tmp_path, monkeypatch, capsys)
     assert 'objects with score >= 0' in out
     import cv2
     picture = cv2.imread(str(tmp_path / 'pics' / '000001.png'))
@@ -71,7 +67,7 @@ def test_demo_config_trains_and_draws(tmp_path):
     assert np.abs(picture[:, :384].astype(int) - image).mean() > 1
 
 
-def test_classify_prints_top5_with_names(tmp_path):
+def test_classify_prints_top5_with_names(tmp_path, monkeypatch, capsys):
     save_official(tmp_path / 'fishnet99_ckpt.tar',
                   deterministic_official_state('fishnet99'))
     assert convert(tmp_path / 'fishnet99_ckpt.tar',
@@ -84,7 +80,7 @@ def test_classify_prints_top5_with_names(tmp_path):
     out = run([
         DEMO / 'classify.py', REPO / 'configs' / 'fishnet99_8xb32_in1k.py',
         tmp_path / 'fishnet99.pth', image
-    ], tmp_path)
+    ], tmp_path, monkeypatch, capsys)
     lines = out.strip().splitlines()
     ranked = [
         line for line in lines

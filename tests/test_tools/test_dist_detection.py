@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import torch
-from conftest import REPO
+from conftest import REPO, run_tool_main
 
 CONFIG = (
     REPO / 'tests' / 'data' / 'configs' / 'mask_rcnn_fishnet150_tiny_coco.py')
@@ -112,7 +112,7 @@ def first_images(ann_file: Path, num: int, out: Path) -> Path:
     return out
 
 
-def test_train_kill_resume_and_evaluate(tiny_coco, tmp_path):
+def test_train_kill_resume_and_evaluate(tiny_coco, tmp_path, monkeypatch):
     work_dir = tmp_path / 'work'
     train = [
         'bash', 'tools/dist_train.sh',
@@ -173,15 +173,14 @@ def test_train_kill_resume_and_evaluate(tiny_coco, tmp_path):
             # -1 is COCO's "no object of this size"; otherwise a fraction
             assert value == -1 or 0 <= value <= 1
 
-    # test-dev style output: COCO result JSON instead of metrics
+    # test-dev style output: COCO result JSON instead of metrics (one
+    # process: tools/test.py's main here)
     prefix = tmp_path / 'submission' / 'fishnet150'
-    run([
-        sys.executable, 'tools/test.py',
-        str(CONFIG),
-        str(work_dir / 'iter_6.pth'), '--work-dir',
-        str(tmp_path / 'fmt'), '--format-only', '--outfile-prefix',
-        str(prefix), '--cfg-options', 'test_dataloader.dataset.indices=4'
-    ], tmp_path / 'format.log')
+    run_tool_main(REPO / 'tools' / 'test.py', [
+        CONFIG, work_dir / 'iter_6.pth', '--work-dir', tmp_path / 'fmt',
+        '--format-only', '--outfile-prefix', prefix, '--cfg-options',
+        'test_dataloader.dataset.indices=4'
+    ], monkeypatch)
     for task in ('bbox', 'segm'):
         dets = json.loads(Path(f'{prefix}.{task}.json').read_text())
         assert len({d['image_id'] for d in dets}) == 4

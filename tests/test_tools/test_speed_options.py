@@ -1,11 +1,9 @@
 """tools/train.py and tools/test.py with --amp, channels_last (default),
 --fuse-conv-bn and --memory-format, end to end on a folder dataset."""
 import re
-import subprocess
-import sys
 
 import pytest
-from conftest import REPO, write_pattern_dataset
+from conftest import REPO, run_tool_main, write_pattern_dataset
 
 from mmfishnet.engine import cpu_supports_bf16
 
@@ -33,13 +31,13 @@ log_processor = dict(by_epoch=False)
 '''
 
 
-def run(*args, cwd):
-    result = subprocess.run([sys.executable, *map(str, args)],
-                            cwd=cwd,
-                            capture_output=True,
-                            text=True)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return result.stdout + result.stderr
+def run(tool, *args, cwd, monkeypatch):
+    """``python tools/<tool> ARGS`` in ``cwd``, in this process; the log it
+    wrote under its ``--work-dir``."""
+    monkeypatch.chdir(cwd)
+    run_tool_main(REPO / 'tools' / tool, args, monkeypatch)
+    work_dir = cwd / args[args.index('--work-dir') + 1]
+    return max(work_dir.glob('*/*.log')).read_text()
 
 
 def top1(log):
@@ -47,53 +45,54 @@ def top1(log):
 
 
 @pytest.mark.skipif(not cpu_supports_bf16(), reason='no native bf16 CPU')
-def test_amp_training_and_inference_tools(tmp_path):
+def test_amp_training_and_inference_tools(tmp_path, monkeypatch):
     write_pattern_dataset(tmp_path / 'data', per_class=8, size=32)
     config = tmp_path / 'cfg.py'
     config.write_text(CONFIG.format(repo=REPO, root=tmp_path / 'data'))
     log = run(
-        REPO / 'tools' / 'train.py',
+        'train.py',
         config,
         '--amp',
         '--work-dir',
         'work',
-        cwd=tmp_path)
+        cwd=tmp_path,
+        monkeypatch=monkeypatch)
     assert 'mixed precision training: torch.bfloat16 autocast on cpu' in log
     assert 'model and inputs in channels_last memory format' in log
     ckpt = tmp_path / 'work' / 'iter_8.pth'
     assert ckpt.is_file()
 
     fp32 = run(
-        REPO / 'tools' / 'test.py',
+        'test.py',
         config,
         ckpt,
         '--memory-format',
         'contiguous',
         '--work-dir',
         'test_fp32',
-        cwd=tmp_path)
+        cwd=tmp_path,
+        monkeypatch=monkeypatch)
     assert 'channels_last' not in fp32
     bf16 = run(
-        REPO / 'tools' / 'test.py',
+        'test.py',
         config,
         ckpt,
         '--amp',
         '--fuse-conv-bn',
         '--work-dir',
         'test_bf16',
-        cwd=tmp_path)
+        cwd=tmp_path,
+        monkeypatch=monkeypatch)
     assert re.search(r'fused \d+ of \d+ BatchNorm layers', bf16)
     # 32 images: the same predictions up to at most one that flips
     assert abs(top1(bf16) - top1(fp32)) <= 100 / 32 + 1e-6
 
 
-def test_amp_dtype_needs_amp(tmp_path):
-    result = subprocess.run([
-        sys.executable, REPO / 'tools' / 'train.py',
-        REPO / 'configs' / 'fishnet99_8xb32_in1k.py', '--amp-dtype', 'bfloat16'
-    ],
-                            cwd=tmp_path,
-                            capture_output=True,
-                            text=True)
-    assert result.returncode != 0
-    assert '--amp-dtype needs --amp' in result.stderr
+def test_amp_dtype_needs_amp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        run_tool_main(REPO / 'tools' / 'train.py', [
+            REPO / 'configs' / 'fishnet99_8xb32_in1k.py', '--amp-dtype',
+            'bfloat16'
+        ], monkeypatch)
+    assert stop.value.code == '--amp-dtype needs --amp'

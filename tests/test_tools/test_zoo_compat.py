@@ -131,3 +131,10 @@ def test_the_compatibility_table_lists_every_family():
         for folder in (*zoo.FAMILIES[toolbox], *zoo.SAME_MODEL[toolbox],
                        *zoo.LEFT_OUT[toolbox]):
             assert f'| {toolbox} | {folder} |' in page, folder
+
+
+def test_the_docs_count_the_families_the_walk_runs():
+    page = ' '.join((REPO / 'docs' / 'backbone.md').read_text().split())
+    assert (f'{len(zoo.FAMILIES["mmdet"])} mmdet and '
+            f'{len(zoo.FAMILIES["mmseg"])} mmseg model families run') in page
+    assert f'{len(zoo.SAME_MODEL["mmdet"])} mmdet folders' in page
