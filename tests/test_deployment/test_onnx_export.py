@@ -123,49 +123,111 @@ def test_mmseg_upsample_must_be_swapped(export_dir):
         check_parity(graph, path, inputs((1, 3, 130, 101)))
 
 
-SCORE_SCALE = 4
+LOGIT_STD = 3.0
 
 
-def detector_with_spread_scores(cfg):
-    """``cfg``'s detector with random weights whose classification logits
-    are scaled by ``SCORE_SCALE``: scores spread over (0, 1) instead of
-    crowding near 1 / classes, and none saturates at 1.0, so that the
-    detections kept (the top scores, then NMS) do not hinge on ties that a
-    1e-6 difference decides."""
-    model = build_with_weights(cfg)
+def _scale_to_std(layer, logits):
+    """Scale ``layer``'s weights so that the spread of its ``logits`` (one
+    tensor or a list) becomes ``LOGIT_STD``; its bias stays."""
+    logits = logits if isinstance(logits, (list, tuple)) else [logits]
+    values = torch.cat([
+        (x - layer.bias.view(-1, *[1] * (x.dim() - 2))).flatten()
+        for x in logits
+    ])
+    layer.weight *= LOGIT_STD / values.std()
+
+
+def calibrate(model, images):
+    """Make ``model``, a detector with random weights, behave on ``images``
+    (a preprocessed batch) like a trained one: BN statistics measured on
+    them (untrained, the features grow to 1e5 and every score saturates at
+    1.0), then the RPN, RetinaNet and RoI classifiers scaled to logits of
+    spread ``LOGIT_STD`` on them. Scores spread over (0, 1), so that the
+    detections kept (top scores, then NMS) do not hinge on ties that a 1e-6
+    difference decides."""
+    from mmdet.structures import DetDataSample
+    from mmdet.structures.bbox import bbox2roi
+    norms = [
+        m for m in model.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+    ]
     with torch.no_grad():
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # the cumulative average
+            norm.train()
+        model.extract_feat(images)
+        for norm in norms:
+            norm.eval()
+        feats = model.extract_feat(images)
         if hasattr(model, 'rpn_head'):
-            model.rpn_head.rpn_cls.weight *= SCORE_SCALE
-            model.roi_head.bbox_head.fc_cls.weight *= SCORE_SCALE
+            _scale_to_std(model.rpn_head.rpn_cls, model.rpn_head(feats)[0])
+            samples = [
+                DetDataSample(metainfo=dict(img_shape=images.shape[-2:]))
+                for _ in images
+            ]
+            proposals = model.rpn_head.predict(feats, samples, rescale=False)
+            rois = bbox2roi([p.bboxes for p in proposals])
+            head = model.roi_head
+            _scale_to_std(head.bbox_head.fc_cls,
+                          head._bbox_forward(feats, rois)['cls_score'])
         else:
-            model.bbox_head.retina_cls.weight *= SCORE_SCALE
-    return model
+            _scale_to_std(model.bbox_head.retina_cls,
+                          model.bbox_head(feats)[0])
+
+
+def coco_image(cfg, model):
+    """The first tiny_coco image through ``cfg``'s test pipeline at 320x200
+    and ``model``'s preprocessor: (batch of one, its data sample), or None
+    where tiny_coco is not beside the checkout."""
+    from mmengine.dataset import Compose
+    from mmengine.registry import init_default_scope
+    images = sorted(
+        (REPO.parent / 'shared' / 'data' / 'tiny_coco').rglob('*.jpg'))
+    if not images:
+        return None
+    init_default_scope('mmdet')
+    pipeline = [
+        t for t in cfg.test_dataloader.dataset.pipeline
+        if t['type'] != 'LoadAnnotations'
+    ]
+    pipeline[1]['scale'] = (320, 200)  # a small image keeps this quick
+    data = Compose(pipeline)(dict(img_path=str(images[0]), img_id=0))
+    batch = model.data_preprocessor(
+        dict(inputs=[data['inputs']], data_samples=[data['data_samples']]),
+        False)
+    return batch['inputs'], batch['data_samples'][0]
 
 
 _DETECTORS = {}
 
 
 def exported_detector(name, export_dir):
-    """(config, model, ONNX file) of the quarter-width Mask R-CNN or
-    RetinaNet, exported once per session (dynamic sizes, example 96x128)."""
+    """(config, model, ONNX file, the tiny_coco image or None) of the
+    quarter-width Mask R-CNN or RetinaNet, calibrated on that image (or on
+    noise) and exported once per session (dynamic sizes, example 96x128)."""
     if name not in _DETECTORS:
         cfg = small_config('detection',
                            RETINANET_CONFIG if name == 'retinanet' else None)
         test_cfg = cfg.model.test_cfg
         (test_cfg.rcnn if 'rcnn' in test_cfg else test_cfg).score_thr = 0.0
-        model = detector_with_spread_scores(cfg)
+        model = build_with_weights(cfg)
+        image = coco_image(cfg, model)
+        torch.manual_seed(0)
+        calibrate(model,
+                  torch.randn(2, 3, 96, 128) if image is None else image[0])
         path = export_dir / f'detector_{name}.onnx'
         graph = graph_for(exportable_copy(model), 'detection')
         export_onnx(
             graph, path, torch.randn(2, 3, 96, 128), True,
             metadata_for(graph, 'detection', cfg,
                          preprocessing_from_config(cfg), {}))
-        _DETECTORS[name] = cfg, model, path
+        _DETECTORS[name] = cfg, model, path, image
     return _DETECTORS[name]
 
 
 def test_detector_tensors_match_pytorch_on_two_sizes(export_dir):
-    _, model, path = exported_detector('mask_rcnn', export_dir)
+    _, model, path, _ = exported_detector('mask_rcnn', export_dir)
     rows = check_parity(
         graph_for(model, 'detection'), path,
         inputs((1, 3, 96, 128), (1, 3, 130, 90)))
@@ -216,45 +278,42 @@ def test_detections_from_onnx_outputs_equal_predict(export_dir, name, keys):
     detector's own predict gives, on a real COCO image: two-stage (RPN, RoI
     heads and masks) and one-stage (the dense head decodes and NMS)."""
     from mmdet.structures import DetDataSample
-    from mmengine.dataset import Compose
 
     from mmfishnet.deployment import finish_detection
-    images = sorted(
-        (REPO.parent / 'shared' / 'data' / 'tiny_coco').rglob('*.jpg'))
-    if not images:
+    cfg, model, onnx_path, image = exported_detector(name, export_dir)
+    if image is None:
         pytest.skip('tiny_coco not found')
-    cfg, model, onnx_path = exported_detector(name, export_dir)
-    pipeline = [
-        t for t in cfg.test_dataloader.dataset.pipeline
-        if t['type'] != 'LoadAnnotations'
-    ]
-    pipeline[1]['scale'] = (320, 200)  # a small image keeps this quick
-    data = Compose(pipeline)(dict(img_path=str(images[0]), img_id=0))
-    batch = model.data_preprocessor(
-        dict(inputs=[data['inputs']], data_samples=[data['data_samples']]),
-        False)
+    inputs, sample = image
     with torch.no_grad():
-        expected = model.predict(batch['inputs'],
-                                 batch['data_samples'])[0].pred_instances
+        expected = model.predict(inputs, [sample])[0].pred_instances
 
     def finish(outputs):
-        samples = [DetDataSample(metainfo=data['data_samples'].metainfo)]
+        samples = [DetDataSample(metainfo=sample.metainfo)]
         return finish_detection(model, outputs, samples)[0].pred_instances
 
     graph = graph_for(model, 'detection')
     # PyTorch's own graph outputs: exactly predict's result
     with torch.no_grad():
-        own = finish(graph(batch['inputs']))
+        own = finish(graph(inputs))
     assert len(expected) > 0
     assert set(expected.keys()) == set(keys)
     for key in keys:
         assert torch.equal(own[key], expected[key]), key
-    # ONNX Runtime's outputs: the same detections, up to rounding
+    # ONNX Runtime's outputs: the same detections up to rounding. They agree
+    # with PyTorch's to 1e-4 relative (the parity test above), which can swap
+    # the order of two detections whose scores are closer than that: each
+    # detection is looked for by its label and box, not by its position
     got = finish(
         ort.InferenceSession(str(onnx_path)).run(
-            None, {'image': batch['inputs'].numpy()}))
-    assert torch.equal(got.labels, expected.labels)
-    torch.testing.assert_close(got.scores, expected.scores, rtol=1e-4, atol=0)
-    torch.testing.assert_close(got.bboxes, expected.bboxes, rtol=0, atol=1e-2)
+            None, {'image': inputs.numpy()}))
+    assert len(got) == len(expected)
+    distance = (got.bboxes[:, None] - expected.bboxes[None]).abs().amax(-1)
+    distance[got.labels[:, None] != expected.labels[None]] = float('inf')
+    match = distance.argmin(0)  # for each expected detection
+    assert (distance.amin(0) <= 1e-2).all(), distance.amin(0).max()
+    assert len(set(match.tolist())) == len(expected)  # one to one
+    torch.testing.assert_close(
+        got.scores[match], expected.scores, rtol=1e-3, atol=0)
     if 'masks' in keys:  # pasted binary masks: a pixel on an edge may flip
-        assert (got.masks != expected.masks).float().mean() < 1e-3
+        flipped = (got.masks[match] != expected.masks).float().mean()
+        assert flipped < 1e-3, flipped

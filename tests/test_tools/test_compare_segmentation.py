@@ -20,7 +20,10 @@ def command(out):
     return [
         sys.executable, REPO / 'tools/analysis/compare_segmentation.py',
         '--data', CAMVID, '--subset', '4', '--batch-size', '2', '--epochs',
-        '2', '--models', MODEL, '--resume', '--out', out
+        '2', '--models', MODEL, '--resume', '--out', out, '--cfg-options',
+        *(f'{loader}.{key}'
+          for loader in ('train_dataloader', 'val_dataloader')
+          for key in ('num_workers=0', 'persistent_workers=False'))
     ]
 
 
