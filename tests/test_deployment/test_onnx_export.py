@@ -304,8 +304,8 @@ def test_detections_from_onnx_outputs_equal_predict(export_dir, name, keys):
     # the order of two detections whose scores are closer than that: each
     # detection is looked for by its label and box, not by its position
     got = finish(
-        ort.InferenceSession(str(onnx_path)).run(
-            None, {'image': inputs.numpy()}))
+        ort.InferenceSession(str(onnx_path)).run(None,
+                                                 {'image': inputs.numpy()}))
     assert len(got) == len(expected)
     distance = (got.bboxes[:, None] - expected.bboxes[None]).abs().amax(-1)
     distance[got.labels[:, None] != expected.labels[None]] = float('inf')
