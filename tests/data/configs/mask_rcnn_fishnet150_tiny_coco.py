@@ -5,7 +5,7 @@
 _base_ = '../../../configs/mask_rcnn_fishnet150_fpn_coco.py'
 
 data_root = '{{fileDirname}}/../../../../shared/data/tiny_coco/'
-scale = (480, 320)
+scale = (320, 224)
 
 # A barely trained model scores below the default 0.05: keep every
 # detection (at most 100 per image) so that COCO evaluation has input.
@@ -43,9 +43,9 @@ test_evaluator = dict(ann_file=data_root +
                       'annotations/instances_val2017.json')
 val_dataloader = val_evaluator = val_cfg = None
 
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=6)
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=4)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=4)
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=2)
 ]
 default_hooks = dict(
     checkpoint=dict(by_epoch=False, interval=2), logger=dict(interval=1))
