@@ -489,11 +489,14 @@ def page_header(summary: str) -> str:
     command = ' '.join(['python tools/analysis/zoo_compat.py', *sys.argv[1:]])
     return (
         '# FishNet in the model zoos of mmdet and mmseg\n\n'
-        'One ResNet config of every config folder of the installed mmdet '
+        'One config (a ResNet one where there is) of every config folder of '
+        'the installed mmdet '
         f'{mmdet.__version__} and mmseg {mmseg.__version__}, with FishNet '
         'swapped in by the lines of [backbone.md](backbone.md#the-lines-for-'
-        'each-neck-and-head), one loss + backward + predict on two random '
-        f'images on the CPU (torch {torch.__version__}), '
+        'each-neck-and-head): the checks of tools/train.py, the model built '
+        'with the backbone loading its pretrained file, one loss + backward '
+        f'+ predict on two random images on the CPU (torch '
+        f'{torch.__version__}), '
         f'{time.strftime("%Y-%m-%d")}: {summary}. A folder whose model is '
         "built from the same types as a walked folder's (another dataset, "
         'schedule or augmentation, or a change to the backbone FishNet '
