@@ -5,7 +5,7 @@ import pytest
 from conftest import zoo_config
 from mmengine.config import Config
 
-from mmfishnet.runtime import check_neck_channels
+from mmfishnet.runtime import check_neck_channels, fit_channels
 from mmfishnet.runtime.preflight import UserInputError
 
 pytestmark = pytest.mark.compat
@@ -136,3 +136,21 @@ def test_a_widened_fishnet_and_models_without_fishnet():
     check_neck_channels(
         Config.fromfile(
             zoo_config('mmdet', 'retinanet/retinanet_r50_fpn_1x_coco.py')))
+
+
+def test_fit_channels_writes_what_the_check_wants():
+    cfg = swapped(
+        zoo_config('mmseg', 'ann/ann_r50-d8_4xb4-80k_ade20k-512x512.py'),
+        widen_factor=0.5)
+    cfg.model.pretrained = None
+    cfg.model.decode_head.in_index = (1, 2)  # a tuple stays a tuple
+    assert fit_channels(cfg) == [
+        'model.decode_head.in_channels', 'model.auxiliary_head.in_channels'
+    ]
+    assert cfg.model.decode_head.in_channels == [416, 800]
+    assert cfg.model.auxiliary_head.in_channels == 800  # in_index 2: head2
+    check_neck_channels(cfg)
+    assert fit_channels(cfg) == []
+    cfg.model.decode_head.in_index = (1, 7)
+    with pytest.raises(UserInputError, match=r'out of range: \[7\]'):
+        fit_channels(cfg)
