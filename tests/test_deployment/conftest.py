@@ -3,7 +3,7 @@ import inspect
 
 import pytest
 import torch
-from conftest import CAMVID_CONFIG, REPO, load_config  # noqa: F401
+from conftest import CAMVID_CONFIG, REPO, TINY_COCO, load_config  # noqa: F401
 from mmengine.config import Config
 
 from mmfishnet.runtime import fit_channels

@@ -7,7 +7,7 @@ import torch
 from mmfishnet.deployment import (ParityError, check_parity, export_onnx,
                                   exportable_copy, graph_for, metadata_for,
                                   preprocessing_from_config, read_metadata)
-from .conftest import (REPO, RETINANET_CONFIG, UPERNET_CONFIG,
+from .conftest import (RETINANET_CONFIG, TINY_COCO, UPERNET_CONFIG,
                        build_with_weights, require_onnx_export, small_config)
 
 require_onnx_export()
@@ -182,8 +182,7 @@ def coco_image(cfg, model):
     where tiny_coco is not beside the checkout."""
     from mmengine.dataset import Compose
     from mmengine.registry import init_default_scope
-    images = sorted(
-        (REPO.parent / 'shared' / 'data' / 'tiny_coco').rglob('*.jpg'))
+    images = sorted(TINY_COCO.rglob('*.jpg'))
     if not images:
         return None
     init_default_scope('mmdet')

@@ -1,12 +1,13 @@
 """tools/analysis/zoo_compat.py: every model family of the installed mmdet
 and mmseg zoos runs a loss, a backward and a predict with FishNet swapped
 in by the documented recipe."""
+import functools
 
 import pytest
 from conftest import REPO, load_tool
 
-from mmfishnet.runtime.recipes import (AUXILIARY_HEAD, PREPROCESSOR, RECIPES,
-                                       RECIPES_BY_NAME)
+from mmfishnet.runtime.recipes import (NO_RESNET_WEIGHTS, PREPROCESSOR,
+                                       RECIPES, RECIPES_BY_NAME, Recipe)
 
 TOOL = REPO / 'tools' / 'analysis' / 'zoo_compat.py'
 # The shorter walk of the oldest stack: one family per kind of recipe
@@ -49,25 +50,24 @@ def test_every_config_folder_is_walked_or_left_out_with_a_reason(toolbox):
         assert recipe in RECIPES_BY_NAME
 
 
-def user_config_of(toolbox, folder, config, recipe, workdir):
+@functools.lru_cache(maxsize=None)
+def model_types_of(folder, config, recipe, workdir):
+    """The types of the mmdet user config of ``folder`` (each read once)."""
     from mmengine.config import Config
-    path = f'{workdir}/{toolbox}_{folder}_types.py'
+    path = f'{workdir}/mmdet_{folder}_types.py'
     with open(path, 'w') as f:
         f.write(
-            zoo.user_config(toolbox, f'{folder}/{config}', recipe,
+            zoo.user_config('mmdet', f'{folder}/{config}', recipe,
                             zoo.narrow_fragment(workdir)))
-    return Config.fromfile(path)
+    return zoo.model_types(Config.fromfile(path))
 
 
 @pytest.mark.parametrize(
     'folder', sorted(zoo.SAME_MODEL['mmdet']), ids=lambda f: f'mmdet-{f}')
 def test_a_folder_counted_once_holds_the_model_of_its_twin(folder, workdir):
     config, recipe, twin = zoo.SAME_MODEL['mmdet'][folder]
-    types = zoo.model_types(
-        user_config_of('mmdet', folder, config, recipe, workdir))
-    twin_types = zoo.model_types(
-        user_config_of('mmdet', twin, *zoo.FAMILIES['mmdet'][twin], workdir))
-    assert types == twin_types
+    assert model_types_of(folder, config, recipe, workdir) == model_types_of(
+        twin, *zoo.FAMILIES['mmdet'][twin], workdir)
 
 
 @pytest.mark.parametrize('toolbox,folder', CASES)
@@ -76,25 +76,22 @@ def test_the_family_runs_with_fishnet(toolbox, folder, workdir):
     assert ok, message
 
 
-@pytest.mark.parametrize('recipe,lines,message', [
-    ('fpn', (), 'Set model.neck.in_channels=[80, 208, 400, 528]'),
-    ('seg_stride8', ('decode_head=dict(in_index=1, '
-                     'in_channels={{_base_.fishnet_channels.c3}})', ),
+@pytest.mark.parametrize('recipe,dropped,message', [
+    ('fpn', 'neck=dict(in_channels={{_base_.fishnet_channels.c2_c5}})',
+     'Set model.neck.in_channels=[80, 208, 400, 528]'),
+    ('seg_stride8', NO_RESNET_WEIGHTS,
      "model.pretrained='open-mmlab://resnet50_v1c'"),
 ])
 def test_a_recipe_that_misses_a_line_is_reported_with_the_error(
-        recipe, lines, message, workdir, monkeypatch):
+        recipe, dropped, message, workdir, monkeypatch):
     """The walk runs the checks and the weights as a user's run does: a
     recipe without the neck's channels stops at the channel check, an mmseg
     recipe without pretrained=None at FishNet's refusal of ResNet weights."""
-    broken = RECIPES_BY_NAME[recipe]._replace(lines=lines)
-    if recipe == 'seg_stride8':
-        monkeypatch.setattr(
-            type(broken), 'config_lines', lambda self: [
-                f'backbone={{{{_base_.fishnet150.{self.use}}}}}', *self.lines,
-                AUXILIARY_HEAD
-            ])
-    monkeypatch.setitem(RECIPES_BY_NAME, recipe, broken)
+    typed = Recipe.config_lines
+    monkeypatch.setattr(
+        Recipe, 'config_lines',
+        lambda self: [line for line in typed(self) if line != dropped])
+    assert dropped in typed(RECIPES_BY_NAME[recipe])
     toolbox, folder = (('mmdet', 'faster_rcnn') if recipe == 'fpn' else
                        ('mmseg', 'pspnet'))
     ok, error = zoo.walk(toolbox, folder, workdir)

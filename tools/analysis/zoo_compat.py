@@ -22,7 +22,7 @@ So that the walk takes minutes, the backbone is a quarter-width FishNet-99
 (the fragment with ``widen_factor=0.25`` and its channels scaled, same
 variable names) whose pretrained file holds random weights (BN in training
 mode: there are no ImageNet statistics to keep), at most 100 proposals and
-detections per image are kept, batch augmentations are off and mmseg's
+20 detections per image are kept, batch augmentations are off and mmseg's
 training pad is the image size. SyncBN runs as BN.
 """
 import argparse
