@@ -11,5 +11,8 @@ custom_imports = dict(imports=['mmfishnet'], allow_failed_imports=False)
 model = dict(
     data_preprocessor={{_base_.fishnet_preprocessor}},
     backbone={{_base_.fishnet150.det_c2_c5}},
-    neck=dict(in_channels={{_base_.fishnet_channels.c2_c5}}))
+    neck=dict(in_channels={{_base_.fishnet_channels.c2_c5}}),
+    # mmcv's RoIAlign computed as SeparableRoIAlign: the same features,
+    # several times faster on the CPU; mmcv's kernel on GPUs
+    roi_head=dict(bbox_roi_extractor=dict(type='SeparableRoIExtractor')))
 auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -227,8 +227,11 @@ def run_tool_main(tool: Path, argv, monkeypatch):
 
 
 def load_tool(path: Path):
-    """The module of a script under tools/, imported from its file."""
+    """The module of a script under tools/, imported from its file, with
+    its folder importable as ``python tools/<script>.py`` has it."""
     import importlib.util
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

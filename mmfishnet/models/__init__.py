@@ -15,7 +15,8 @@ __all__ = ['FishNet']
 #: itself needs neither; mmseg.models imports mmdet.models, which imports
 #: mmpretrain.models when mmpretrain is installed.
 OPTIONAL_PARTS = (('heads', 'FishNetClsHead', 'mmpretrain'),
-                  ('losses', 'ClassWeightedCrossEntropyLoss', 'mmseg'))
+                  ('losses', 'ClassWeightedCrossEntropyLoss', 'mmseg'),
+                  ('roi_extractors', 'SeparableRoIExtractor', 'mmdet'))
 
 
 def _register_optional_parts() -> None:

@@ -1,13 +1,22 @@
 """mmcv's kernels under bf16 and channels_last (the op guard): run on the
 CPU here; the CUDA rules are checked as a table, and on a GPU by
-tools/gpu/acceptance.py (its mmcv ops row)."""
+tools/gpu/acceptance.py (its mmcv ops row). The table of the arguments each
+kernel writes into is checked against mmcv's own wrappers, and against the
+functions the project's detectors call."""
+import ast
+import contextlib
+import inspect
+from pathlib import Path
+
+import mmcv.ops
 import pytest
 import torch
+from conftest import REPO, load_config
 from mmcv.ops import batched_nms, nms, roi_align
 from mmcv.utils import ext_loader
 
-from mmfishnet.engine.mmcv_ops import (copy_dtype, guarded_ext_functions,
-                                       mmcv_op_guard)
+from mmfishnet.engine.mmcv_ops import (WRITTEN_ARGUMENTS, copy_dtype,
+                                       guarded_ext_functions, mmcv_op_guard)
 
 pytestmark = pytest.mark.compat
 
@@ -21,6 +30,7 @@ def guard():
 def test_the_guard_wraps_every_op_while_enabled_and_restores_them():
     ext = ext_loader.load_ext('_ext', [])
     wrapped = guarded_ext_functions()
+    assert set(wrapped) == set(WRITTEN_ARGUMENTS) & set(dir(ext))
     assert {'nms', 'roi_align_forward', 'roi_align_backward'} <= set(wrapped)
     original = ext.nms.__wrapped__
     mmcv_op_guard.disable()  # the fixture's enable: off now
@@ -84,3 +94,133 @@ def test_nms_takes_bf16_scores():
     ])
 def test_the_copy_each_kernel_gets(device, dtype, contiguous, copy):
     assert copy_dtype(device, dtype, contiguous) == copy
+
+
+def test_nan_passes_through_and_inputs_are_never_written():
+    """A NaN in a map is a value like any other: the guard copies back only
+    the kernel's outputs, so the map autograd saved keeps its version and
+    the loss comes out NaN instead of an autograd error."""
+    x = torch.randn(1, 4, 16, 16)
+    x[0, 0, 4, 4] = float('nan')
+    x.requires_grad_()
+    feats = torch.relu(x.bfloat16())  # relu saves its output for backward
+    version = feats._version
+    rois = torch.tensor([[0, 2., 2., 12., 10.]])
+    out = roi_align(feats, rois, 4, 1.0, 2)
+    assert feats._version == version
+    assert out.float().isnan().any() and out.float().isfinite().any()
+    out.float().sum().backward()
+    assert x.grad.isnan().any()
+
+
+ALLOCATIONS = {
+    'new_zeros', 'new_empty', 'new_ones', 'new_full', 'zeros', 'zeros_like',
+    'empty', 'empty_like'
+}
+
+
+def _base(node):
+    """The tensor an argument names: ``dets.cpu()`` -> ``dets``."""
+    while (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+           and node.func.attr in ('cpu', 'contiguous')):
+        node = node.func.value
+    return node
+
+
+def _outputs_of(function: ast.FunctionDef) -> set:
+    """Names a wrapper allocates for a kernel to fill (not the size-0
+    placeholders mmcv passes for unused arguments)."""
+    outputs = set()
+    for node in ast.walk(function):
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Attribute)
+                and node.value.func.attr in ALLOCATIONS):
+            placeholder = [ast.unparse(a) for a in node.value.args] == ['0']
+            for target in node.targets:
+                if isinstance(target, ast.Name) and not placeholder:
+                    outputs.add(target.id)
+    return outputs
+
+
+def _is_output(arg, outputs: set) -> bool:
+    arg = _base(arg)
+    if isinstance(arg, ast.Name):
+        return arg.id in outputs
+    # ctx.bufs_[0] / ctx._bufs[1]: scratch buffers the kernels resize
+    return 'bufs' in ast.unparse(arg)
+
+
+def test_the_written_arguments_are_those_mmcv_allocates_for_its_kernels():
+    """Every call of a guarded function in mmcv's wrappers (mmcv/ops/*.py)
+    passes its outputs - the tensors the wrapper allocated for the kernel -
+    at exactly the positions the table declares."""
+    seen = set()
+    for path in sorted(Path(inspect.getfile(mmcv.ops)).parent.glob('*.py')):
+        tree = ast.parse(path.read_text())
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef):
+                continue
+            outputs = _outputs_of(function)
+            for call in ast.walk(function):
+                if not (isinstance(call, ast.Call)
+                        and isinstance(call.func, ast.Attribute)
+                        and ast.unparse(call.func.value) == 'ext_module'
+                        and call.func.attr in WRITTEN_ARGUMENTS):
+                    continue
+                if any(isinstance(a, ast.Starred) for a in call.args):
+                    continue  # the parrots path: not torch
+                written = tuple(i for i, a in enumerate(call.args)
+                                if _is_output(a, outputs))
+                assert written == WRITTEN_ARGUMENTS[call.func.attr], (
+                    f'{path.name}: {ast.unparse(call)[:200]}')
+                seen.add(call.func.attr)
+    assert seen == set(WRITTEN_ARGUMENTS)
+
+
+@contextlib.contextmanager
+def recorded_ext_calls():
+    """The names of the ``mmcv._ext`` functions called inside."""
+    ext = ext_loader.load_ext('_ext', [])
+    called, originals = set(), {}
+    for name in dir(ext):
+        function = getattr(ext, name)
+        if name.startswith('_') or not callable(function):
+            continue
+        originals[name] = function
+
+        def record(*args, _name=name, _function=function, **kwargs):
+            called.add(_name)
+            return _function(*args, **kwargs)
+
+        setattr(ext, name, record)
+    try:
+        yield called
+    finally:
+        for name, function in originals.items():
+            setattr(ext, name, function)
+
+
+@pytest.mark.parametrize('config', [
+    'mask_rcnn_fishnet150_fpn_coco.py',
+    'cascade_mask_rcnn_fishnet150_fpn_coco.py',
+    'retinanet_fishnet150_fpn_coco.py',
+    'faster_rcnn_fishnet99-w0.625_fpn_1xb4-8e_bccd.py',
+])
+def test_the_project_detectors_call_only_guarded_functions(config):
+    """Narrow versions of the project's detectors, one training step and a
+    prediction under bf16 autocast: every mmcv kernel they reach on the CPU
+    is in the table."""
+    from mmfishnet.runtime import fit_channels
+    from mmfishnet.testing import (build_model, predict, random_batch,
+                                   train_step)
+    cfg = load_config(REPO / 'configs' / config).copy()
+    cfg.model.backbone.widen_factor = 0.125
+    fit_channels(cfg)
+    model = build_model(cfg, pretrained=False)
+    batch = random_batch(model, cfg, (3, 64, 96))
+    with recorded_ext_calls() as called, torch.autocast(
+            'cpu', dtype=torch.bfloat16):
+        train_step(model, batch)
+        predict(model, batch)
+    assert 'nms' in called
+    assert called <= set(WRITTEN_ARGUMENTS), called - set(WRITTEN_ARGUMENTS)

@@ -1,0 +1,3 @@
+from .separable_roi_extractor import SeparableRoIExtractor
+
+__all__ = ['SeparableRoIExtractor']
