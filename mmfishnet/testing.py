@@ -79,8 +79,28 @@ def build_model(cfg: Config,
     return model.train()
 
 
+#: Where the head that classifies sits, in the order looked at: a two-stage
+#: detector's RoI box head (the first stage of a cascade), a one-stage or
+#: DETR head, an instance mask head (SOLO, CondInst), Mask2Former's head,
+#: mmseg's decode head, mmpretrain's head. An RPN's single class is never
+#: the detector's.
+CLASSIFYING_HEADS = ('roi_head.bbox_head', 'bbox_head', 'mask_head',
+                     'panoptic_head', 'decode_head', 'head')
+
+
 def num_classes(model: torch.nn.Module) -> int:
-    """The fewest classes any head of ``model`` predicts."""
+    """The classes of the head that classifies (:data:`CLASSIFYING_HEADS`);
+    for a model with none of them, the fewest any of its heads predicts."""
+    for path in CLASSIFYING_HEADS:
+        head = model
+        for name in path.split('.'):
+            head = getattr(head, name, None)
+        if isinstance(head, torch.nn.ModuleList):
+            head = head[0]
+        for attribute in ('num_classes', 'num_things_classes'):
+            value = getattr(head, attribute, None)
+            if isinstance(value, int) and value > 0:
+                return value
     return min(m.num_classes for m in model.modules()
                if isinstance(getattr(m, 'num_classes', None), int)
                and m.num_classes > 0)

@@ -57,8 +57,8 @@ val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
 
 # Schedule in epochs (367 training images: 46 iterations of 8): SGD with
-# poly decay over 10 epochs (FishNet-99 w0.625 trains them in about 45
-# minutes on 2 AVX2-only AMD EPYC cores, fp32); a validation after every
+# poly decay over 10 epochs (FishNet-99 w0.625 trains them in 29-42
+# minutes on 2 CPU cores, depending on the CPU); a validation after every
 # epoch and a checkpoint every 5.
 max_epochs = 10
 optim_wrapper = dict(

@@ -1,13 +1,21 @@
-"""Per-call cost of mmcv's CPU op guard (mmfishnet.engine.mmcv_ops).
+"""Cost of mmcv's op guard (mmfishnet.engine.mmcv_ops), per call and in a
+detector's training step.
 
     python tools/analysis/benchmark_op_guard.py [--calls 20000] [--boxes 10]
+    python tools/analysis/benchmark_op_guard.py --step [CONFIG] \
+        [--size 480 640] [--iters 3]
 
-Times the same small mmcv ops (``nms`` on ``--boxes`` boxes, ``roi_align``
-on one RoI of an 8x16x16 map) without the guard, with the guard on float32
-contiguous inputs (its pass-through path: one scan of the arguments) and
-with bf16 inputs (the converting path), and prints microseconds per call.
-Small ops make the fixed cost visible; on a GPU the guard is never
-installed.
+Per call: times the same small mmcv ops (``nms`` on ``--boxes`` boxes,
+``roi_align`` on one RoI of an 8x16x16 map) without the guard, with the
+guard on float32 contiguous inputs (its pass-through path: one scan of the
+arguments) and with bf16 inputs (the converting path), and prints
+microseconds per call. Small ops make the fixed cost visible.
+
+``--step``: ``--iters`` training steps of CONFIG's detector (default: the
+README's Mask R-CNN FishNet-150, random weights, two random images of
+``--size``) under bf16 autocast and channels_last, with every guarded
+kernel timed inside and outside its guard: the difference is what the
+guard's copies cost, printed as seconds and as a share of the step.
 """
 import argparse
 import platform
@@ -47,11 +55,73 @@ def cases(boxes: int):
     }
 
 
+def guard_share_of_step(config: str, size, iters: int) -> None:
+    """Seconds per step and the guard's own part of them (see --step)."""
+    from mmengine.config import Config
+
+    from mmfishnet.engine import mmcv_ops
+    from mmfishnet.testing import build_model, random_batch, train_step
+    cfg = Config.fromfile(config)
+    model = build_model(cfg, pretrained=False)
+    model.to(memory_format=torch.channels_last)
+    batch = random_batch(model, cfg, (3, *size))
+    ext = mmcv_ops._mmcv_ext()
+    spent = dict(outside=0.0, inside=0.0)
+
+    def timed(function, key):
+
+        def call(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[key] += time.perf_counter() - start
+
+        return call
+
+    originals = {}
+    for name, written in mmcv_ops.WRITTEN_ARGUMENTS.items():
+        kernel = getattr(ext, name, None)
+        if kernel is not None:
+            originals[name] = kernel
+            setattr(ext, name,
+                    timed(mmcv_ops._guard(timed(kernel, 'inside'), written),
+                          'outside'))
+    try:
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            train_step(model, batch)  # warm-up
+            spent.update(outside=0.0, inside=0.0)
+            start = time.perf_counter()
+            for _ in range(iters):
+                train_step(model, batch)
+            step = (time.perf_counter() - start) / iters
+    finally:
+        for name, kernel in originals.items():
+            setattr(ext, name, kernel)
+    guard = (spent['outside'] - spent['inside']) / iters
+    print(f'{config}, 2 images of {size[0]}x{size[1]}, bf16 autocast, '
+          f'channels_last, {iters} steps: {step:.3f} s/step, mmcv kernels '
+          f'{spent["inside"] / iters:.4f} s, the guard around them '
+          f'{guard:.4f} s ({100 * guard / step:.2f} % of the step)')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--calls', type=int, default=20000)
     parser.add_argument('--boxes', type=int, default=10)
+    parser.add_argument(
+        '--step',
+        nargs='?',
+        const='configs/mask_rcnn_fishnet150_fpn_coco.py',
+        help='the guard in a bf16 training step of this detector config')
+    parser.add_argument('--size', type=int, nargs=2, default=[480, 640])
+    parser.add_argument('--iters', type=int, default=3)
     args = parser.parse_args()
+    if args.step:
+        print(f'{platform.processor() or platform.machine()}, torch '
+              f'{torch.__version__}, {torch.get_num_threads()} threads')
+        guard_share_of_step(args.step, args.size, args.iters)
+        return
     torch.set_num_threads(1)
     print(f'{platform.processor() or platform.machine()}, torch '
           f'{torch.__version__}, 1 thread, {args.calls} calls each')
