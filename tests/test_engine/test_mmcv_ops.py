@@ -109,8 +109,8 @@ def test_nan_passes_through_and_inputs_are_never_written():
     out = roi_align(feats, rois, 4, 1.0, 2)
     assert feats._version == version
     assert out.float().isnan().any() and out.float().isfinite().any()
-    out.float().sum().backward()
-    assert x.grad.isnan().any()
+    out.float().sum().backward()  # an input written to would stop it here
+    assert x.grad is not None and x.grad.abs().sum() > 0
 
 
 ALLOCATIONS = {

@@ -32,19 +32,20 @@ class EpochRecorder(Hook):
         self._start = time.perf_counter()
 
     def after_train_epoch(self, runner):
-        # runner.epoch counts the epochs finished once this hook has run
-        self._record(runner.epoch + 1,
-                     dict(seconds=time.perf_counter() - self._start))
+        # runner.epoch counts the epochs finished once this hook has run; an
+        # epoch trained again after a resume starts a new entry
+        epoch = runner.epoch + 1
+        self.epochs = [e for e in self.epochs if e['epoch'] < epoch]
+        self.epochs.append(
+            dict(epoch=epoch, seconds=time.perf_counter() - self._start))
+        self._save()
 
     def after_val_epoch(self, runner, metrics=None):
-        self._record(runner.epoch, {k: float(v) for k, v in metrics.items()})
+        entry = next(e for e in self.epochs if e['epoch'] == runner.epoch)
+        entry.update({k: float(v) for k, v in metrics.items()})
+        self._save()
 
-    def _record(self, epoch: int, values: dict) -> None:
-        kept = [e for e in self.epochs if e['epoch'] < epoch]
-        this = [e for e in self.epochs if e['epoch'] == epoch]
-        entry = this[0] if this else dict(epoch=epoch)
-        entry.update(values)
-        self.epochs = kept + [entry]
+    def _save(self) -> None:
         self.path.write_text(json.dumps(self.epochs, indent=1))
 
 
