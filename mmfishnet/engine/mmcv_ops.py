@@ -57,9 +57,12 @@ def copy_dtype(device_type: str, dtype: torch.dtype,
 #: ``mmcv/ops/`` (nms.py, roi_align.py, roi_pool.py, focal_loss.py,
 #: multi_scale_deform_attn.py, deform_conv.py, modulated_deform_conv.py,
 #: carafe.py, psa_mask.py): the detection and segmentation ops of mmdet's
-#: and mmseg's models. ``tests/test_engine/test_mmcv_ops.py`` checks every
-#: entry against those wrappers and that the project's detectors call no
-#: other function.
+#: and mmseg's models. Every written argument is a tensor the wrapper
+#: allocated for the kernel to fill (``new_zeros`` / ``new_empty``), so
+#: where it needs a copy the kernel gets zeros of the dtype it reads, not a
+#: conversion. ``tests/test_engine/test_mmcv_ops.py`` checks every entry
+#: against those wrappers and that the project's detectors call no other
+#: function.
 WRITTEN_ARGUMENTS: Dict[str, Tuple[int, ...]] = {
     'nms': (),
     'softnms': (2, ),  # dets
@@ -103,7 +106,12 @@ def _guard(op: Callable, written: Tuple[int, ...]) -> Callable:
         copies = {}
         for i, arg in enumerate(args):
             dtype = _needed_copy(arg)
-            if dtype is not None:
+            if dtype is None:
+                continue
+            if i in written:  # an output the wrapper allocated: zeros do
+                copies[i] = torch.zeros(
+                    arg.shape, dtype=dtype, device=arg.device)
+            else:
                 copies[i] = arg.detach().to(dtype).contiguous()
         if not copies:
             return op(*args, **kwargs)

@@ -16,6 +16,8 @@ README's Mask R-CNN FishNet-150, random weights, two random images of
 ``--size``) under bf16 autocast and channels_last, with every guarded
 kernel timed inside and outside its guard: the difference is what the
 guard's copies cost, printed as seconds and as a share of the step.
+``--mmcv-extractors`` runs mmcv's RoIAlign (through the guard) in place of
+the config's ``SeparableRoIExtractor``.
 """
 import argparse
 import platform
@@ -55,13 +57,18 @@ def cases(boxes: int):
     }
 
 
-def guard_share_of_step(config: str, size, iters: int) -> None:
+def guard_share_of_step(config: str, size, iters: int,
+                        mmcv_extractors: bool) -> None:
     """Seconds per step and the guard's own part of them (see --step)."""
     from mmengine.config import Config
 
     from mmfishnet.engine import mmcv_ops
     from mmfishnet.testing import build_model, random_batch, train_step
     cfg = Config.fromfile(config)
+    if mmcv_extractors:
+        for name in ('bbox_roi_extractor', 'mask_roi_extractor'):
+            if cfg.model.roi_head.get(name):
+                cfg.model.roi_head[name].type = 'SingleRoIExtractor'
     model = build_model(cfg, pretrained=False)
     model.to(memory_format=torch.channels_last)
     batch = random_batch(model, cfg, (3, *size))
@@ -99,8 +106,11 @@ def guard_share_of_step(config: str, size, iters: int) -> None:
         for name, kernel in originals.items():
             setattr(ext, name, kernel)
     guard = (spent['outside'] - spent['inside']) / iters
-    print(f'{config}, 2 images of {size[0]}x{size[1]}, bf16 autocast, '
-          f'channels_last, {iters} steps: {step:.3f} s/step, mmcv kernels '
+    extractor = ("mmdet's SingleRoIExtractor (mmcv's RoIAlign)"
+                 if mmcv_extractors else "the config's RoI extractors")
+    print(f'{config} with {extractor}, 2 images of {size[0]}x{size[1]}, '
+          f'bf16 autocast, channels_last, {iters} steps: {step:.3f} s/step, '
+          f'mmcv kernels '
           f'{spent["inside"] / iters:.4f} s, the guard around them '
           f'{guard:.4f} s ({100 * guard / step:.2f} % of the step)')
 
@@ -116,11 +126,17 @@ def main():
         help='the guard in a bf16 training step of this detector config')
     parser.add_argument('--size', type=int, nargs=2, default=[480, 640])
     parser.add_argument('--iters', type=int, default=3)
+    parser.add_argument(
+        '--mmcv-extractors',
+        action='store_true',
+        help="--step with mmdet's SingleRoIExtractor (mmcv's RoIAlign, "
+        'through the guard) in place of the config\'s')
     args = parser.parse_args()
     if args.step:
         print(f'{platform.processor() or platform.machine()}, torch '
               f'{torch.__version__}, {torch.get_num_threads()} threads')
-        guard_share_of_step(args.step, args.size, args.iters)
+        guard_share_of_step(args.step, args.size, args.iters,
+                            args.mmcv_extractors)
         return
     torch.set_num_threads(1)
     print(f'{platform.processor() or platform.machine()}, torch '
