@@ -10,11 +10,13 @@ from typing import List
 
 from mmengine.registry import Registry
 
+#: The toolboxes whose ``MODELS`` FishNet is registered in.
+SCOPES = ('mmdet', 'mmpretrain', 'mmseg')
 
-def _installed_registries(scopes=('mmdet', 'mmpretrain',
-                                  'mmseg')) -> List[Registry]:
+
+def _installed_registries() -> List[Registry]:
     registries = []
-    for scope in scopes:
+    for scope in SCOPES:
         try:
             registries.append(
                 importlib.import_module(f'{scope}.registry').MODELS)

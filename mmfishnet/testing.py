@@ -26,6 +26,7 @@ from mmengine.logging import MessageHub, MMLogger
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData, PixelData
 
+from mmfishnet.registry import SCOPES
 from mmfishnet.runtime.cpu_fallback import replace_sync_bn
 
 Shape = Tuple[int, int, int]
@@ -34,7 +35,7 @@ Shape = Tuple[int, int, int]
 def scope_of(cfg: Config) -> str:
     """The toolbox a config builds in: its ``default_scope``."""
     scope = cfg.get('default_scope')
-    if scope not in ('mmdet', 'mmseg', 'mmpretrain'):
+    if scope not in SCOPES:
         raise ValueError(f'default_scope {scope!r}: the harness builds mmdet, '
                          'mmseg and mmpretrain models')
     return scope

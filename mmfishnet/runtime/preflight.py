@@ -20,21 +20,19 @@ from mmfishnet.models import FishNet
 from mmfishnet.models.pretrained import (CONVERTER, check_not_other_zoo,
                                          missing_pretrained_message,
                                          read_weights)
-
-#: The scopes FishNet is registered in (:mod:`mmfishnet.registry`), as a
-#: config may spell it: ``type='mmpretrain.FishNet'`` from any scope.
-FISHNET_SCOPES = ('mmdet', 'mmpretrain', 'mmseg')
+from mmfishnet.registry import SCOPES
 
 
 def is_fishnet(type_) -> bool:
     """Whether a config's ``type`` builds FishNet: the class, ``'FishNet'``,
-    or ``'SCOPE.FishNet'`` for a scope it is registered in."""
+    or ``'SCOPE.FishNet'`` for a scope it is registered in
+    (:data:`mmfishnet.registry.SCOPES`), e.g. ``'mmpretrain.FishNet'``."""
     if isinstance(type_, type):
         return issubclass(type_, FishNet)
     if not isinstance(type_, str):
         return False
     scope, _, name = type_.rpartition('.')
-    return name == 'FishNet' and scope in ('', *FISHNET_SCOPES)
+    return name == 'FishNet' and scope in ('', *SCOPES)
 
 
 DETECTOR_PARTS = {'rpn_head', 'roi_head', 'bbox_head', 'mask_head'}

@@ -21,9 +21,6 @@ c5     head3    32      2112                      9
 """
 from typing import List, NamedTuple, Tuple
 
-#: FishNet stage index of each map
-MAP_INDICES = dict(c2=6, c3=7, c4=8, c5=9)
-
 # ---- the reading rules of the toolboxes, as check_neck_channels applies
 # them: a neck with a list of in_channels reads every map in order, these
 # necks deepest first; an int reads the last map

@@ -91,9 +91,11 @@ def guard_share_of_step(config: str, size, iters: int,
         kernel = getattr(ext, name, None)
         if kernel is not None:
             originals[name] = kernel
-            setattr(ext, name,
-                    timed(mmcv_ops._guard(timed(kernel, 'inside'), written),
-                          'outside'))
+            setattr(
+                ext, name,
+                timed(
+                    mmcv_ops._guard(timed(kernel, 'inside'), written),
+                    'outside'))
     try:
         with torch.autocast('cpu', dtype=torch.bfloat16):
             train_step(model, batch)  # warm-up
