@@ -11,11 +11,13 @@ row matrix and a column matrix per RoI::
 
 ``Wy[r]`` (PH, KH) holds, for each output row, the mean bilinear weight of its
 sample rows over the KH map rows that the RoI touches; ``Wx[r]`` (PW, KW)
-likewise for columns. The result is the same as mmcv's kernel (forward and,
-through autograd, backward), for ``aligned`` True and False and for adaptive
+likewise for columns. The result is the same as mmcv's kernel, forward and
+backward, for ``aligned`` True and False and for adaptive
 (``sampling_ratio=0``) or fixed sampling, while the work per RoI falls from
 (bins x samples x taps x channels) scalar loads to two batched matrix
-products over the RoI's window, which use every core and vector unit.
+products over the RoI's window, which use every core and vector unit. RoIs
+with windows of similar shape are computed together, gathered from the map
+in NHWC; the backward adds their gradient straight into the map's.
 """
 from typing import List, NamedTuple, Tuple, Union
 
@@ -109,9 +111,9 @@ def _window_index(map_size: Tuple[int, int], batch: Tensor, rows: Tensor,
 
 
 class _Batch(NamedTuple):
-    """RoIs computed together: their positions in the output, the map rows
-    of their windows (R * KH * KW, ) and their weights, cut to the batch's
-    window (R, PH, KH) and (R, PW, KW)."""
+    """RoIs computed together: their positions in the output (R, ), the
+    positions of their windows' pixels in the flattened map (R * KH * KW, )
+    and their weights, cut to the batch's window: (R, PH, KH), (R, PW, KW)."""
     rois: Tensor
     index: Tensor
     row_weights: Tensor
@@ -212,7 +214,7 @@ def roi_align_separable(feats: Tensor,
                          'rois (R, 5); got '
                          f'{tuple(feats.shape)} and {tuple(rois.shape)}')
     out_h, out_w = _pair(output_size)
-    n, channels, height, width = feats.shape
+    _, channels, height, width = feats.shape
     num_rois = rois.size(0)
     if num_rois == 0:
         return feats.new_zeros(0, channels, out_h, out_w)
