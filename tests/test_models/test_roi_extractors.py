@@ -37,8 +37,8 @@ def test_same_features_as_mmdets_extractor_over_every_level():
     rois = torch.cat([torch.randint(0, 2, (60, 1)).float(), xy, xy + wh], 1)
     assert len(set(theirs.map_roi_levels(rois, 4).tolist())) == 4
     expected = theirs(feats, rois)
-    assert (ours(feats, rois) - expected).abs().max() < 1e-5 * expected.abs(
-    ).max()
+    assert (ours(feats, rois) -
+            expected).abs().max() < 1e-5 * expected.abs().max()
 
 
 def test_other_roi_layers_are_built_as_in_mmdet():
