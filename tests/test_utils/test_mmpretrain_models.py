@@ -18,9 +18,12 @@ from conftest import REPO
 
 from mmfishnet.utils import mmpretrain_models
 
-needs_pycocotools = pytest.mark.skipif(
+# the stand-in replaces transformers only where none is installed (the real
+# transformers 5 is tested by the GPU-install rehearsal)
+needs_stand_in_transformers = pytest.mark.skipif(
     find_spec('pycocotools') is None or find_spec('transformers') is not None,
-    reason='the problem needs pycocotools and a stand-in transformers')
+    reason='needs pycocotools and no real transformers (a stand-in takes '
+    'its place)')
 
 STAND_IN = {
     # every name transformers exports, as a class of its own ...
@@ -111,7 +114,7 @@ def run(code, transformers_5, **env):
     return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
 
 
-@needs_pycocotools
+@needs_stand_in_transformers
 def test_the_stand_in_breaks_mmpretrain_models_as_transformers_5_does(
         transformers_5):
     out, _ = run(
@@ -155,7 +158,7 @@ print(json.dumps(dict(
 """
 
 
-@needs_pycocotools
+@needs_stand_in_transformers
 def test_fishnet_is_registered_and_the_head_says_why_it_is_not(transformers_5):
     out, stderr = run(REGISTERED, transformers_5)
     assert out['registered'] == [True, True, True]
@@ -170,7 +173,7 @@ def test_fishnet_is_registered_and_the_head_says_why_it_is_not(transformers_5):
     assert stderr.count('mmpretrain.models cannot be imported here') == 1
 
 
-@needs_pycocotools
+@needs_stand_in_transformers
 def test_an_unforeseen_import_failure_is_survived_and_described(tmp_path):
     """A version not known to fail (4.99 here) is tried; its error is
     caught and named with the file and line it came from."""
@@ -181,7 +184,7 @@ def test_an_unforeseen_import_failure_is_survived_and_described(tmp_path):
     assert stderr.count('mmpretrain.models cannot be imported here') == 1
 
 
-@needs_pycocotools
+@needs_stand_in_transformers
 def test_the_switch_lets_the_toolboxes_and_the_classifier_build(
         transformers_5):
     out, stderr = run(
