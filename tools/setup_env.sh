@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-command environment for mmfishnet on a CPU machine (Python 3.11, x86_64).
+# One-command environment for mmfishnet on a CPU machine (x86_64).
 #
 #   bash tools/setup_env.sh                        # newest supported stack in ./.venv
 #   MMFISHNET_STACK=oldest bash tools/setup_env.sh # oldest supported stack in ./.venv-oldest
@@ -17,6 +17,10 @@
 # ships only as a source release, so its wheel is built once per machine and torch
 # version and kept in a cache outside the checkout:
 #
+#   MMFISHNET_PYTHON      the interpreter the virtualenv is made from (default:
+#                         python3): Python 3.10-3.12 for the newest stack,
+#                         3.9-3.11 for the oldest (torch 2.1.2 has no wheels
+#                         for 3.12, numpy 1.26 needs 3.9); tested with 3.11
 #   MMFISHNET_CACHE       wheel cache and unfinished builds (default: ${XDG_CACHE_HOME:-~/.cache}/mmfishnet)
 #   MMFISHNET_VENV        virtualenv path  (default: <repo>/.venv, <repo>/.venv-oldest)
 #   MAX_JOBS              parallel compile jobs for the mmcv build (default: nproc)
@@ -35,11 +39,13 @@ stack=${MMFISHNET_STACK:-newest}
 case $stack in
   newest)
     TORCH_VERSION=2.14.1 TORCHVISION_VERSION=0.29.1 NUMPY_SPEC='numpy>=2' CXX_STD=c++20
+    PYTHONS='3.10 3.11 3.12'
     OPENCV_SPEC=opencv-python default_venv=.venv
     DEPLOY_SPECS='onnx==1.23.2 onnxruntime==1.32.0 onnxscript==0.7.2' ;;
   oldest)
     # opencv-python >= 4.12 needs numpy 2.
     TORCH_VERSION=2.1.2 TORCHVISION_VERSION=0.16.2 NUMPY_SPEC='numpy>=1.26,<2' CXX_STD=c++17
+    PYTHONS='3.9 3.10 3.11'
     OPENCV_SPEC='opencv-python<4.12' default_venv=.venv-oldest
     # ONNX export needs torch >= 2.5 (torch.onnx.export(dynamo=True))
     DEPLOY_SPECS='' ;;
@@ -82,8 +88,16 @@ if [[ $build_only != 1 && -x $python && -f $stamp_file ]] && cmp -s <(stamp_sour
 fi
 
 if [[ ! -x $python ]]; then
-  log "creating virtualenv $venv"
-  python3 -m venv "$venv"
+  base_python=${MMFISHNET_PYTHON:-python3}
+  log "creating virtualenv $venv with $base_python"
+  "$base_python" -m venv "$venv"
+fi
+python_version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+if [[ " $PYTHONS " != *" $python_version "* ]]; then
+  echo "[setup_env] ERROR: $venv has Python $python_version; the $stack stack needs one of $PYTHONS" \
+    "(torch $TORCH_VERSION's wheels). Remove $venv and set MMFISHNET_PYTHON to such an interpreter," \
+    "e.g. MMFISHNET_PYTHON=python3.11 bash tools/setup_env.sh" >&2
+  exit 2
 fi
 
 torch_index=()
