@@ -63,7 +63,11 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         action='store_true',
         help='torch.compile the model (training: its loss computation, '
         'CompileLossHook; testing: test_step, CompileTestStepHook); a '
-        'one-time compilation cost at the first iterations')
+        'one-time compilation cost at the first iterations. Measured '
+        '(docs/speed.md): faster for CPU training of the small-image '
+        'configs and CPU inference of the classifier; slower than eager '
+        'for GPU training of FishNet-150 (H200), where it is not '
+        'recommended')
     parser.add_argument(
         '--trust-checkpoint',
         action='store_true',
