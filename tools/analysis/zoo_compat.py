@@ -325,10 +325,17 @@ def narrow_fragment(folder: str, widen_factor: float = NARROW) -> str:
         }), weights)
     fragment = Config.fromfile(str(FRAGMENT)).to_dict()
 
+    # each full-width map's channels -> the narrow FishNet's (its default
+    # out_indices: the four FPN maps the fragment's channels name), as
+    # FishNet rounds them per stage
+    with torch.device('meta'):
+        full = FishNet(arch='fishnet99')
+    narrow_of = dict(zip(full.out_channels, backbone.out_channels))
+
     def scale(value):
         if isinstance(value, (list, tuple)):
             return type(value)(scale(v) for v in value)
-        return int(value * widen_factor)
+        return narrow_of[value]
 
     for name, uses in fragment.items():
         if name.startswith(('fishnet9', 'fishnet1', 'fishnet2', 'fishnext')):
