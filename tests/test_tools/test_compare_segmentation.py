@@ -103,7 +103,7 @@ def test_equal_time_trains_a_model_outside_models_only_for_the_time(
         epoch.update({f'IoU.{c}': 1.0 for c in classes})
         return dict(params=1, flops=1, budget_s=budget_s, epochs=[epoch])
 
-    monkeypatch.setattr(tool, 'train', fake_train)
+    monkeypatch.setattr(sys.modules['comparison'], 'train', fake_train)
     monkeypatch.setattr(tool, 'draw', lambda results, path: None)
     out = tmp_path / 'out'
     tool.main([

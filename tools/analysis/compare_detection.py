@@ -30,7 +30,7 @@ from typing import Optional
 import numpy as np
 import torch
 from comparison import (apply_run_settings, curve, model_colour, parser_for,
-                        run_all, train, training_seconds)
+                        prepare, run_models, training_seconds)
 from mmdet.evaluation import VOCMetric
 from mmdet.evaluation.functional import eval_map
 from mmdet.registry import METRICS
@@ -209,22 +209,11 @@ def main(argv=None):
         'work_dirs/compare_bccd')
     parser.set_defaults(models=['FishNet-99 w0.625', 'ResNet-18'])
     args = parser.parse_args(argv)
-    for part in ('Annotations', 'JPEGImages', 'ImageSets/Main/train.txt',
-                 'ImageSets/Main/val.txt'):
-        if not (args.data / part).exists():
-            raise SystemExit(f'error: {args.data / part} does not exist: '
-                             '--data must be a BCCD folder in the VOC layout')
-    args.out.mkdir(parents=True, exist_ok=True)
-    if args.epochs is None:
-        args.epochs = Config.fromfile(RESNET18).train_cfg.max_epochs
-
-    def train_model(name: str, run: str, budget_s: Optional[float]):
-        return train(
-            args, run,
-            lambda work_dir: build_cfg(name, args, work_dir, budget_s),
-            complexity, budget_s)
-
-    results = run_all(args, args.models, MODELS, train_model)
+    prepare(args, [
+        'Annotations', 'JPEGImages', 'ImageSets/Main/train.txt',
+        'ImageSets/Main/val.txt'
+    ], 'a BCCD folder in the VOC layout', RESNET18)
+    results = run_models(args, args.models, MODELS, build_cfg, complexity)
     images = args.subset or 87
     precision = 'bf16' if args.amp else 'fp32'
     print(f'\nBCCD val ({images} images, 640x480), {args.epochs} epochs '

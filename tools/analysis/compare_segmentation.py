@@ -31,7 +31,7 @@ from typing import Optional
 import numpy as np
 import torch
 from comparison import (apply_run_settings, curve, model_colour, parser_for,
-                        run_all, train, training_seconds)
+                        prepare, run_models, training_seconds)
 from mmengine.analysis import FlopAnalyzer
 from mmengine.config import Config
 from mmseg.evaluation import IoUMetric
@@ -189,21 +189,10 @@ def main(argv=None):
         'work_dirs/compare_camvid')
     parser.set_defaults(batch_size=8)
     args = parser.parse_args(argv)
-    for folder in ('train', 'trainannot', 'val', 'valannot'):
-        if not (args.data / folder).is_dir():
-            raise SystemExit(f'error: {args.data / folder} does not exist: '
-                             '--data must be a CamVid folder as distributed')
-    args.out.mkdir(parents=True, exist_ok=True)
-    if args.epochs is None:
-        args.epochs = Config.fromfile(CONFIG).train_cfg.max_epochs
-
-    def train_model(name: str, run: str, budget_s: Optional[float]):
-        return train(
-            args, run,
-            lambda work_dir: build_cfg(name, args, work_dir, budget_s),
-            complexity, budget_s)
-
-    results = run_all(args, args.models or list(MODELS), MODELS, train_model)
+    prepare(args, ['train', 'trainannot', 'val', 'valannot'],
+            'a CamVid folder as distributed', CONFIG)
+    results = run_models(args, args.models or list(MODELS), MODELS, build_cfg,
+                         complexity)
     images = args.subset or 101
     precision = 'bf16' if args.amp else 'fp32'
     print(f'\nCamVid val ({images} images, 480x360), {args.epochs} epochs of '

@@ -278,3 +278,30 @@ def run_all(
                 name, f'{slug(name)}_equal-time', budget_s)
             save(results, args)
     return results
+
+
+def prepare(args, parts: List[str], layout: str, config: Path) -> None:
+    """Stop unless ``--data`` holds every one of ``parts`` (saying it must
+    be ``layout``); make ``--out``; ``--epochs`` defaults to ``config``'s."""
+    for part in parts:
+        if not (args.data / part).exists():
+            raise SystemExit(f'error: {args.data / part} does not exist: '
+                             f'--data must be {layout}')
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.epochs is None:
+        args.epochs = Config.fromfile(config).train_cfg.max_epochs
+
+
+def run_models(args, names: List[str], models, build_cfg: Callable[...,
+                                                                   Config],
+               complexity: Callable) -> Dict[str, dict]:
+    """:func:`run_all` with every run trained by :func:`train` from
+    ``build_cfg(name, args, work_dir, budget_s)``."""
+
+    def train_model(name: str, run: str, budget_s: Optional[float]):
+        return train(
+            args, run,
+            lambda work_dir: build_cfg(name, args, work_dir, budget_s),
+            complexity, budget_s)
+
+    return run_all(args, names, models, train_model)
