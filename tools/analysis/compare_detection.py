@@ -29,8 +29,8 @@ from typing import Optional
 
 import numpy as np
 import torch
-from comparison import (apply_run_settings, curve, model_colour, parser_for,
-                        prepare, run_models, training_seconds)
+from comparison import (apply_run_settings, curve, model_colour, model_config,
+                        parser_for, prepare, run_models, training_seconds)
 from mmdet.evaluation import VOCMetric
 from mmdet.evaluation.functional import eval_map
 from mmdet.registry import METRICS
@@ -113,17 +113,7 @@ def build_cfg(name: str,
     """The comparison's config of ``name``: ``args.epochs`` epochs with the
     recipe's lr steps at the same fractions of the schedule, or with
     ``budget_s`` that many seconds of training."""
-    config, backbone, channels = MODELS[name]
-    cfg = Config.fromfile(config)
-    if backbone is not None:
-        cfg.model.backbone = backbone
-        cfg.model.neck.in_channels = channels
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = str(args.data)
-        if args.subset:
-            cfg[loader].dataset.indices = args.subset
-    if args.batch_size:
-        cfg.train_dataloader.batch_size = args.batch_size
+    cfg = model_config(MODELS[name], args)
     cfg.val_evaluator[0].type = 'PerClassVOCMetric'
     cfg.test_evaluator = cfg.val_evaluator
     steps = cfg.param_scheduler[1]

@@ -30,8 +30,8 @@ from typing import Optional
 
 import numpy as np
 import torch
-from comparison import (apply_run_settings, curve, model_colour, parser_for,
-                        prepare, run_models, training_seconds)
+from comparison import (apply_run_settings, curve, model_colour, model_config,
+                        parser_for, prepare, run_models, training_seconds)
 from mmengine.analysis import FlopAnalyzer
 from mmengine.config import Config
 from mmseg.evaluation import IoUMetric
@@ -94,16 +94,7 @@ def build_cfg(name: str,
     """The comparison's config of ``name``: ``args.epochs`` epochs of poly
     decay, or with ``budget_s`` that many seconds of training
     (``TimeBudgetHook``)."""
-    config, backbone, channels = MODELS[name]
-    cfg = Config.fromfile(config)
-    if backbone is not None:
-        cfg.model.backbone = backbone
-        cfg.model.neck.in_channels = channels
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = str(args.data)
-        if args.subset:
-            cfg[loader].dataset.indices = args.subset
-    cfg.train_dataloader.batch_size = args.batch_size
+    cfg = model_config(MODELS[name], args)
     cfg.val_evaluator = dict(type='PerClassIoUMetric', iou_metrics=['mIoU'])
     cfg.test_evaluator = cfg.val_evaluator
     cfg.param_scheduler[0].end = args.epochs

@@ -113,6 +113,25 @@ def check_same_settings(work_dir: Path, settings: dict) -> None:
                          '--out, or remove that folder to train it again')
 
 
+def model_config(entry: Tuple[Path, Optional[dict], Optional[list]],
+                 args) -> Config:
+    """The config of a comparison's model table entry (config, backbone or
+    None for the config's own, the FPN input channels with it), reading
+    ``--data`` and, where given, ``--subset`` and ``--batch-size``."""
+    config, backbone, channels = entry
+    cfg = Config.fromfile(config)
+    if backbone is not None:
+        cfg.model.backbone = backbone
+        cfg.model.neck.in_channels = channels
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = str(args.data)
+        if args.subset:
+            cfg[loader].dataset.indices = args.subset
+    if args.batch_size:
+        cfg.train_dataloader.batch_size = args.batch_size
+    return cfg
+
+
 def apply_run_settings(cfg: Config, args, work_dir: Path,
                        budget_s: Optional[float]) -> Config:
     """What every comparison run shares: ``args.epochs`` epochs (or, with
