@@ -176,20 +176,12 @@ def restore_default_scope():
 @pytest.fixture(autouse=True)
 def no_process_patch_left_on():
     """A Runner that raises never calls ``after_run``, so the hooks of a
-    test that expects an error leave their changes on: undo them; and
-    restore the environment switch that importing the tools sets."""
+    test that expects an error leave their changes on: undo them."""
     from mmfishnet.checkpoint import atomic_saving, safe_loading
     from mmfishnet.engine import mmcv_op_guard
-    from mmfishnet.utils.mmpretrain_models import SWITCH
-    switch = os.environ.get(SWITCH)
     yield
     for patch in (safe_loading, atomic_saving, mmcv_op_guard):
         patch.reset()
-    # importing tools/launch_utils.py sets it for the tools' processes
-    if switch is None:
-        os.environ.pop(SWITCH, None)
-    else:
-        os.environ[SWITCH] = switch
 
 
 @pytest.fixture

@@ -11,10 +11,6 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-# mmpretrain 1.2's multimodal models do not import with transformers >= 5:
-# the tools train and test without them (mmfishnet.utils.mmpretrain_models)
-os.environ.setdefault('MMFISHNET_MMPRETRAIN_MULTIMODAL', '0')
-import mmfishnet  # noqa: F401 (registers FishNet and the hooks)
 from mmfishnet.checkpoint import trust_checkpoints
 from mmfishnet.runtime import (AMP_DTYPES, MEMORY_FORMATS, adapt_config_to_cpu,
                                add_checkpoint_safety_hook, check_neck_channels,

@@ -16,6 +16,7 @@ from mmfishnet.checkpoint import (newest_complete_checkpoint,
 from mmfishnet.runtime.preflight import (check_checkpoint_file,
                                          check_checkpoint_fits,
                                          user_errors_exit)
+from mmfishnet.utils import use_mmpretrain_without_multimodal
 
 
 def parse_args():
@@ -38,6 +39,9 @@ def parse_args():
 
 
 def main():
+    # mmpretrain 1.2's multimodal models do not import with transformers 5;
+    # FishNet's configs need none of them (mmfishnet.utils.mmpretrain_models)
+    use_mmpretrain_without_multimodal()
     args = parse_args()
     cfg = load_config(args, train=True)
     if args.auto_scale_lr:

@@ -661,10 +661,11 @@ def main(argv=None):
         sys.exit('error: CUDA is not available (torch '
                  f'{torch.__version__}, CUDA build {torch.version.cuda}): '
                  'this is the GPU acceptance; --allow-cpu runs it anyway')
-    # mmpretrain 1.2's multimodal models do not import with transformers
-    # >= 5: keep them out (mmfishnet.utils.mmpretrain_models), here and in
-    # the training processes
-    os.environ.setdefault('MMFISHNET_MMPRETRAIN_MULTIMODAL', '0')
+    # mmpretrain 1.2's multimodal models do not import with transformers 5:
+    # keep them out here (mmfishnet.utils.mmpretrain_models); the training
+    # processes, tools/train.py, do the same
+    from mmfishnet.utils import use_mmpretrain_without_multimodal
+    use_mmpretrain_without_multimodal()
     setup = {}
     if args.setup_json and args.setup_json.is_file():
         setup = json.loads(args.setup_json.read_text())

@@ -12,9 +12,7 @@ from ..layers import init_fishnet_weights
 from ..pretrained import load_state, read_weights
 
 
-# force: replaces the stand-in that ``import mmfishnet`` registers where
-# mmpretrain.models could not be imported (mmfishnet.utils.mmpretrain_models)
-@MODELS.register_module(force=True)
+@MODELS.register_module()
 class FishNetClsHead(ClsHead):
     """The released classifier: BR - conv1x1 (C -> C/2) - BR - GAP - FC.
 

@@ -6,9 +6,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 
-# force: replaces the stand-in that ``import mmfishnet`` registers where
-# mmseg.models could not be imported (mmfishnet.utils.mmpretrain_models)
-@MODELS.register_module(force=True)
+@MODELS.register_module()
 class ClassWeightedCrossEntropyLoss(CrossEntropyLoss):
     """mmseg's ``CrossEntropyLoss`` whose ``class_weight`` works beside
     ignored pixels.
