@@ -107,15 +107,21 @@ def num_classes(model: torch.nn.Module) -> int:
                and m.num_classes > 0)
 
 
+def learns_masks(model: torch.nn.Module) -> bool:
+    """Whether the detector's loss reads instance masks: one of its heads
+    has a mask loss (an RoI mask head, SOLO, CondInst, RTMDet-Ins,
+    MaskFormer / Mask2Former)."""
+    return any(hasattr(m, 'loss_mask') for m in model.modules())
+
+
 def _detection_batch(model, cfg, shapes: Sequence[Shape], rng) -> dict:
     from mmdet.testing import demo_mm_inputs
-    with_mask = 'mask' in str(cfg.model.to_dict())
     batch = demo_mm_inputs(
         len(shapes),
         list(shapes),
         num_items=[3 - i % 2 for i in range(len(shapes))],
         num_classes=80,
-        with_mask=with_mask,
+        with_mask=learns_masks(model),
         with_semantic=True)
     classes = num_classes(model)
     for sample in batch['data_samples']:

@@ -1,7 +1,7 @@
 """Checkpoint files are complete or absent, whenever the writer is killed."""
+import multiprocessing
 import os
 import random
-import signal
 import sys
 import time
 from pathlib import Path
@@ -55,46 +55,74 @@ def test_resume_skips_incomplete_files_and_a_broken_pointer(tmp_path):
     assert newest_complete_checkpoint(str(tmp_path / 'none')) is None
 
 
+# Children come from a forkserver that imported what kill_target needs once,
+# before any thread pool existed: about as fast to start as a fork of this
+# process, without forking a process that already runs threads. (The server
+# runs with the interpreter's default sys.path, where kill_target itself is
+# not found; what it imports is.)
+FORKSERVER = multiprocessing.get_context('forkserver')
+FORKSERVER.set_forkserver_preload(
+    ['torch', 'mmengine.runner', 'mmfishnet.checkpoint'])
+
+
+def _run_target(work_dir, max_iters, log):
+    """The child: ``kill_target.main`` with its stdout line-buffered into
+    ``log`` and its stderr discarded."""
+    os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    sys.stdout = os.fdopen(1, 'w', buffering=1)
+    sys.stderr = open(os.devnull, 'w')
+    torch.set_num_threads(1)
+    kill_target.main(work_dir, max_iters)
+
+
 class Target:
-    """``kill_target.main(work_dir, max_iters)`` in a forked child of this
-    process (what it imported is there at once; a fresh interpreter spends
-    seconds importing torch and mmengine); its stdout comes through a
-    pipe."""
+    """``kill_target.main(work_dir, max_iters)`` in a child process; its
+    stdout is read line by line from a file in ``work_dir``."""
+
+    count = 0
 
     def __init__(self, work_dir, max_iters):
-        read_end, write_end = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:  # the child: never returns into pytest
-            status = 1
-            try:
-                os.close(read_end)
-                os.dup2(write_end, 1)
-                os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
-                sys.stdout = os.fdopen(1, 'w', buffering=1)
-                sys.stderr = open(os.devnull, 'w')
-                torch.set_num_threads(1)
-                kill_target.main(str(work_dir), max_iters)
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(write_end)
-        self.stdout = os.fdopen(read_end)
+        Target.count += 1
+        log = Path(work_dir) / f'target_{Target.count}.log'
+        log.touch()
+        self.process = FORKSERVER.Process(
+            target=_run_target, args=(str(work_dir), max_iters, str(log)))
+        self.process.start()
+        self.stdout = open(log)
+        self.pending = ''  # read, not yet returned
+
+    def next_line(self, timeout=120):
+        """The child's next stdout line; ``None`` once it has exited and
+        every line is read."""
+        end = time.time() + timeout
+        while '\n' not in self.pending:
+            alive = self.process.is_alive()
+            self.pending += self.stdout.read()
+            if '\n' in self.pending or not alive:
+                break
+            assert time.time() < end, 'the child printed nothing new'
+            time.sleep(0.001)
+        if '\n' not in self.pending:
+            return None
+        line, self.pending = self.pending.split('\n', 1)
+        return line
 
     def kill(self):
-        os.kill(self.pid, signal.SIGKILL)
+        self.process.kill()
         self.wait()
 
     def wait(self) -> int:
         """The child's exit status."""
-        _, status = os.waitpid(self.pid, 0)
+        self.process.join()
         self.stdout.close()
-        return os.waitstatus_to_exitcode(status)
+        return self.process.exitcode
 
 
 def wait_for(proc, word):
     """The first line of ``proc``'s stdout that starts with ``word``
     (mmengine logs to stdout too)."""
-    for line in proc.stdout:
+    while (line := proc.next_line()) is not None:
         if line.startswith(word):
             return line.split()
     raise AssertionError(f'the run ended before printing {word!r}')

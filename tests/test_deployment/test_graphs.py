@@ -53,3 +53,34 @@ def test_window_pooling_exports_with_dynamic_windows(tmp_path):
         torch.testing.assert_close(
             torch.from_numpy(got),
             nn.AdaptiveAvgPool2d(6)(x))
+
+
+class UpsampleGraph(nn.Module):
+    """mmseg's ``Upsample`` as an export graph of its own."""
+
+    def __init__(self):
+        super().__init__()
+        Upsample = pytest.importorskip('mmseg.models.utils').Upsample
+        self.upsample = Upsample(
+            scale_factor=2, mode='bilinear', align_corners=False)
+        self.output_names = ['seg_logits']
+
+    def forward(self, x):
+        return self.upsample(x)
+
+
+def test_mmseg_upsample_must_be_swapped(tmp_path):
+    """Exported as it is, mmseg's Upsample keeps the example's size: the
+    parity check catches it at another size; its swap stays dynamic."""
+    require_onnx_export()
+    from mmfishnet.deployment import ParityError, check_parity, export_onnx
+    graph = UpsampleGraph().eval()
+    example = torch.randn(2, 4, 12, 16)
+    other = torch.randn(1, 4, 13, 10)
+    frozen, swapped = tmp_path / 'frozen.onnx', tmp_path / 'swapped.onnx'
+    export_onnx(graph, frozen, example, True, {})
+    check_parity(graph, frozen, [example[:1]])
+    with pytest.raises(ParityError, match='seg_logits'):
+        check_parity(graph, frozen, [other])
+    export_onnx(exportable_copy(graph), swapped, example, True, {})
+    check_parity(graph, swapped, [example[:1], other])

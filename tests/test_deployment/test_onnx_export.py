@@ -110,19 +110,6 @@ def test_segmentor_matches_pytorch_on_two_sizes(export_dir, name, path):
     assert read_metadata(onnx_path)['palette'] == [[1, 2, 3]]
 
 
-def test_mmseg_upsample_must_be_swapped(export_dir):
-    """Exported as it is, mmseg's Upsample keeps the example's size: the
-    check catches it at another size."""
-    cfg = small_config('segmentation')
-    model = build_with_weights(cfg)
-    graph = graph_for(model, 'segmentation')
-    path = export_dir / 'segmentor_frozen.onnx'
-    export_onnx(graph, path, torch.randn(2, 3, 96, 128), True, {})
-    check_parity(graph, path, inputs((1, 3, 96, 128)))
-    with pytest.raises(ParityError, match='seg_logits'):
-        check_parity(graph, path, inputs((1, 3, 130, 101)))
-
-
 LOGIT_STD = 3.0
 
 
@@ -198,35 +185,44 @@ def coco_image(cfg, model):
     return batch['inputs'], batch['data_samples'][0]
 
 
-_DETECTORS = {}
-
-
-def exported_detector(name, export_dir):
+def export_detector(name, export_dir):
     """(config, model, ONNX file, the tiny_coco image or None) of the
     quarter-width Mask R-CNN or RetinaNet, calibrated on that image (or on
-    noise) and exported once per session (dynamic sizes, example 96x128)."""
-    if name not in _DETECTORS:
-        cfg = small_config('detection',
-                           RETINANET_CONFIG if name == 'retinanet' else None)
-        test_cfg = cfg.model.test_cfg
-        (test_cfg.rcnn if 'rcnn' in test_cfg else test_cfg).score_thr = 0.0
-        model = build_with_weights(cfg)
-        image = coco_image(cfg, model)
-        torch.manual_seed(0)
-        calibrate(model,
-                  torch.randn(2, 3, 96, 128) if image is None else image[0])
-        path = export_dir / f'detector_{name}.onnx'
-        graph = graph_for(exportable_copy(model), 'detection')
-        export_onnx(
-            graph, path, torch.randn(2, 3, 96, 128), True,
-            metadata_for(graph, 'detection', cfg,
-                         preprocessing_from_config(cfg), {}))
-        _DETECTORS[name] = cfg, model, path, image
-    return _DETECTORS[name]
+    noise) and exported into ``export_dir`` (dynamic sizes, example
+    96x128)."""
+    cfg = small_config('detection',
+                       RETINANET_CONFIG if name == 'retinanet' else None)
+    test_cfg = cfg.model.test_cfg
+    (test_cfg.rcnn if 'rcnn' in test_cfg else test_cfg).score_thr = 0.0
+    model = build_with_weights(cfg)
+    image = coco_image(cfg, model)
+    torch.manual_seed(0)
+    calibrate(model, torch.randn(2, 3, 96, 128) if image is None else image[0])
+    path = export_dir / f'detector_{name}.onnx'
+    graph = graph_for(exportable_copy(model), 'detection')
+    export_onnx(
+        graph, path, torch.randn(2, 3, 96, 128), True,
+        metadata_for(graph, 'detection', cfg, preprocessing_from_config(cfg),
+                     {}))
+    return cfg, model, path, image
 
 
-def test_detector_tensors_match_pytorch_on_two_sizes(export_dir):
-    _, model, path, _ = exported_detector('mask_rcnn', export_dir)
+@pytest.fixture(scope='session')
+def exported_detector(export_dir):
+    """``exported_detector(name)``: :func:`export_detector` once per
+    session and name."""
+    exported = {}
+
+    def get(name):
+        if name not in exported:
+            exported[name] = export_detector(name, export_dir)
+        return exported[name]
+
+    return get
+
+
+def test_detector_tensors_match_pytorch_on_two_sizes(exported_detector):
+    _, model, path, _ = exported_detector('mask_rcnn')
     rows = check_parity(
         graph_for(model, 'detection'), path,
         inputs((1, 3, 96, 128), (1, 3, 130, 90)))
@@ -272,14 +268,15 @@ def test_static_export_keeps_the_example_size(export_dir):
     ('mask_rcnn', ('bboxes', 'scores', 'labels', 'masks')),
     ('retinanet', ('bboxes', 'scores', 'labels')),
 ])
-def test_detections_from_onnx_outputs_equal_predict(export_dir, name, keys):
+def test_detections_from_onnx_outputs_equal_predict(exported_detector, name,
+                                                    keys):
     """finish_detection on the exported graph's outputs gives what the
     detector's own predict gives, on a real COCO image: two-stage (RPN, RoI
     heads and masks) and one-stage (the dense head decodes and NMS)."""
     from mmdet.structures import DetDataSample
 
     from mmfishnet.deployment import finish_detection
-    cfg, model, onnx_path, image = exported_detector(name, export_dir)
+    cfg, model, onnx_path, image = exported_detector(name)
     if image is None:
         pytest.skip('tiny_coco not found')
     inputs, sample = image

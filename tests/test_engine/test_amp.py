@@ -142,8 +142,21 @@ def test_amp_optim_wrapper_configs_become_ours_on_the_cpu():
     assert any('MixedPrecisionOptimWrapper' in c for c in changes)
 
 
-def test_bf16_detector_loss_and_predict(tiny_detector, bf16_cpu):
-    model, packed = tiny_detector
+@pytest.fixture
+def bf16_detector(monkeypatch):
+    """The tiny detector, its batch and image size (H, W). Where this CPU
+    has no native bf16, bf16 is forced (torch emulates it, slowly) on a
+    smaller one, so that every CPU checks the op guard end to end."""
+    if amp.cpu_supports_bf16():
+        widen_factor, size = 0.25, (128, 160)
+    else:
+        monkeypatch.setattr(amp, 'cpu_supports_bf16', lambda: True)
+        widen_factor, size = 0.125, (64, 96)
+    return (*tiny_detector(widen_factor, size), size)
+
+
+def test_bf16_detector_loss_and_predict(bf16_detector):
+    model, packed, size = bf16_detector
     model.train()
     wrapper = make_wrapper(model)
     data = model.data_preprocessor(packed, True)
@@ -172,26 +185,25 @@ def test_bf16_detector_loss_and_predict(tiny_detector, bf16_cpu):
         assert ((a - b.float()).abs().max() / a.abs().max()) < 0.05
     boxes = results[0].pred_instances.bboxes
     assert boxes.dtype == torch.float32  # not rounded to bf16
-    assert results[0].pred_instances.masks.shape[1:] == (128, 160)
+    assert results[0].pred_instances.masks.shape[1:] == size
 
 
-@pytest.fixture
-def tiny_detector():
-    """The FishNet-99 Mask R-CNN of the mmdet config at quarter width and
-    with fewer RoIs (the bf16 emulation is slow), and two 128x160 images."""
+def tiny_detector(widen_factor, size):
+    """The FishNet-99 Mask R-CNN of the mmdet config at ``widen_factor``
+    and with fewer RoIs, and two images of ``size`` (H, W)."""
     from conftest import REPO, load_config
 
     from mmfishnet.runtime import fit_channels
     from mmfishnet.testing import build_model, random_batch
     cfg = load_config(REPO / 'configs' / 'mask_rcnn_fishnet99_fpn_coco.py')
-    cfg.model.backbone.widen_factor = 0.25
+    cfg.model.backbone.widen_factor = widen_factor
     fit_channels(cfg)
     # 100 proposals (not 1000) and 128 sampled RoIs (not 512) per image
     for rpn in (cfg.model.train_cfg.rpn_proposal, cfg.model.test_cfg.rpn):
         rpn.update(nms_pre=200, max_per_img=100)
     cfg.model.train_cfg.rcnn.sampler.num = 128
     model = build_model(cfg, pretrained=False)
-    return model, random_batch(model, cfg, (3, 128, 160))
+    return model, random_batch(model, cfg, (3, *size))
 
 
 def test_plain_optim_wrapper_is_untouched():

@@ -1,6 +1,6 @@
-"""End to end on real COCO images: Mask R-CNN FishNet-150 trained by two
-processes through tools/dist_train.sh, killed, resumed, evaluated through
-tools/dist_test.sh."""
+"""End to end on real COCO images: Mask R-CNN with a quarter-width
+FishNet-150 trained by two processes through tools/dist_train.sh, killed,
+resumed, evaluated through tools/dist_test.sh."""
 import json
 import os
 import pickle

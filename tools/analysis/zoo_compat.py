@@ -272,6 +272,10 @@ NARROW = 0.25
 # (upstream: 100; PointRend's and the cascades' mask heads cost per detection)
 MAX_PROPOSALS = 100
 MAX_DETECTIONS = 20
+# Classes of a head, at most (V3Det's 13,204, LVIS's 1,203): what the walk
+# checks is FishNet beside the family's heads, not the width of their
+# classifier, which only slows the losses and the batched NMS
+MAX_CLASSES = 80
 
 
 def installed_configs(toolbox: str) -> Path:
@@ -355,9 +359,12 @@ def narrow_fragment(folder: str, widen_factor: float = NARROW) -> str:
 
 
 def prepare(cfg: Config, toolbox: str, shape: Tuple[int, int, int]) -> None:
-    """What the walk changes beyond the recipe, for speed: fewer proposals
-    and detections, no batch augmentation, mmseg's training pad at the
-    image size."""
+    """What the walk changes beyond the recipe, for speed: fewer proposals,
+    detections and classes, no batch augmentation, mmseg's training pad at
+    the image size."""
+    for _, node in config_dicts(cfg.model, 'model'):
+        if isinstance(node.get('num_classes'), int):
+            node['num_classes'] = min(node['num_classes'], MAX_CLASSES)
     for part in ('train_cfg', 'test_cfg'):
         for path, node in config_dicts(cfg.model.get(part), part):
             if isinstance(node.get('nms_pre'), int):

@@ -1,17 +1,27 @@
 # The Mask R-CNN FishNet-150 config on ../shared/data/tiny_coco at a small
-# scale, for the end-to-end tests: a few iterations, checkpoints every 2,
-# no pretrained weights (none can be downloaded here), so BN trains and
-# nothing is frozen; evaluation only through tools/test.py.
+# scale, for the end-to-end tests of the launchers: a quarter-width
+# FishNet-150, a few iterations, checkpoints every 2, fewer proposals and
+# detections, no pretrained weights (none can be downloaded here), so BN
+# trains and nothing is frozen; evaluation only through tools/test.py.
 _base_ = '../../../configs/mask_rcnn_fishnet150_fpn_coco.py'
 
 data_root = '{{fileDirname}}/../../../../shared/data/tiny_coco/'
 scale = (320, 224)
 
 # A barely trained model scores below the default 0.05: keep every
-# detection (at most 100 per image) so that COCO evaluation has input.
+# detection (at most 20 per image) so that COCO evaluation has input.
 model = dict(
-    backbone=dict(init_cfg=None, frozen_stages=-1, norm_eval=False),
-    test_cfg=dict(rcnn=dict(score_thr=0.0)))
+    backbone=dict(
+        init_cfg=None, frozen_stages=-1, norm_eval=False, widen_factor=0.25),
+    # the channels of FishNet-150 at widen_factor=0.25 (the channel check of
+    # tools/train.py would name them otherwise)
+    neck=dict(in_channels=[80, 208, 400, 528]),
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=200, max_per_img=100),
+        rcnn=dict(sampler=dict(num=64))),
+    test_cfg=dict(
+        rpn=dict(nms_pre=200, max_per_img=100),
+        rcnn=dict(score_thr=0.0, max_per_img=20)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
