@@ -216,7 +216,9 @@ def check_dataset_files(cfg: Config, splits=('train', 'val', 'test')):
     exists (``ann_file`` under ``data_root``), or for a dataset without one
     its image folder (``data_prefix``, or an ImageNet's ``split``, under
     ``data_root``); datasets with neither (e.g. CIFAR-10, which downloads)
-    are left to their own checks."""
+    are left to their own checks. The ``val`` and ``test`` splits' evaluators
+    read their own ``ann_file`` (COCO's metrics), a path that does not
+    follow ``data_root``: it must exist too."""
     for split in splits:
         loader = cfg.get(f'{split}_dataloader')
         if not isinstance(loader, dict):
@@ -240,6 +242,21 @@ def check_dataset_files(cfg: Config, splits=('train', 'val', 'test')):
                     f'{path}: {what} {full} does not exist. Put the dataset '
                     f'there or point to it with --cfg-options '
                     f'{path}.data_root=DIR (paths are relative to it).')
+        if split != 'train':
+            _check_evaluator_files(
+                cfg.get(f'{split}_evaluator'), f'{split}_evaluator')
+
+
+def _check_evaluator_files(evaluator, name: str) -> None:
+    for path, node in config_dicts(evaluator, name):
+        ann_file = node.get('ann_file')
+        if (isinstance(ann_file, str) and ann_file and '://' not in ann_file
+                and not osp.exists(ann_file)):
+            raise FileNotFoundError(
+                f'{path}.ann_file: {ann_file} does not exist. The evaluator '
+                'reads it itself, whatever the dataset\'s data_root: set '
+                f'--cfg-options {path}.ann_file=FILE too (the same '
+                'annotation file as the dataset\'s).')
 
 
 def check_checkpoint_file(checkpoint: str, role: str) -> None:

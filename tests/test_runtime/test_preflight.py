@@ -164,6 +164,27 @@ def test_missing_dataset_files_name_the_path_and_the_option(tmp_path):
         check_dataset_files(imagenet, ('test', ))
 
 
+def test_the_evaluators_annotation_file_is_checked_too(tmp_path):
+    """Moving data_root moves the dataset's ann_file, not COCO's metric's:
+    the preflight names the option that does."""
+    cfg = Config.fromfile(DET_CONFIG)
+    (tmp_path / 'annotations').mkdir()
+    (tmp_path / 'val2017').mkdir()
+    (tmp_path / 'annotations' / 'instances_val2017.json').write_text('{}')
+    cfg.merge_from_dict({'val_dataloader.dataset.data_root': f'{tmp_path}/'})
+    with pytest.raises(FileNotFoundError) as error:
+        check_dataset_files(cfg, ('val', ))
+    assert str(error.value).startswith(
+        'val_evaluator.ann_file: data/coco/annotations/instances_val2017.json'
+        ' does not exist')
+    assert '--cfg-options val_evaluator.ann_file=FILE' in str(error.value)
+    cfg.merge_from_dict({
+        'val_evaluator.ann_file':
+        f'{tmp_path}/annotations/instances_val2017.json'
+    })
+    check_dataset_files(cfg, ('val', ))
+
+
 def test_pretrained_weights_of_another_depth_fail_before_training(tmp_path):
     from conftest import save_official
     from reference import deterministic_official_state
