@@ -16,6 +16,7 @@ setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmfishnet', 'mmfishnet.*']),
+    package_data={'mmfishnet.converters': ['official_reference/*.json']},
     python_requires='>=3.9',
     # The supported range, tested at both ends: torch 2.1 + numpy 1.26 to
     # torch 2.14 + numpy 2.x (mmfishnet/utils/stack.py checks it on import).

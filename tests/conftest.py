@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from reference import deterministic_official_state
+from mmfishnet.converters.reference import deterministic_official_state
 
 REPO = Path(__file__).parent.parent
 TINY_COCO = REPO.parent / 'shared' / 'data' / 'tiny_coco'
@@ -88,6 +88,12 @@ def convert_official_fishnet99(tmp_path, with_num_batches_tracked=False):
 
 def tiny_coco_available():
     return (TINY_COCO / 'annotations' / 'instances_val2017.json').is_file()
+
+
+def pytest_collection_modifyitems(items):
+    """Heavy tests first: with parallel workers (tools/run_tests.sh) the
+    long ones overlap at the start instead of ending the run alone."""
+    items.sort(key=lambda item: item.get_closest_marker('heavy') is None)
 
 
 @pytest.fixture

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The project's test command: set up the environment if needed (idempotent,
-# see tools/setup_env.sh), then run the test suite on the CPU.
+# see tools/setup_env.sh), then run the test suite on the CPU, in one
+# pytest-xdist worker per core (at most 4), each with its share of the
+# cores as torch threads: many tests wait on subprocesses, imports and
+# Python more than on arithmetic, so workers fill the cores better than
+# threads do.
 #
 #   bash tools/run_tests.sh [pytest args]
 #   MMFISHNET_STACK=oldest bash tools/run_tests.sh -m compat   # torch 2.1 + numpy 1.26
+#   MMFISHNET_TEST_WORKERS=1 bash tools/run_tests.sh ...       # in one process
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bash "$repo/tools/setup_env.sh"
@@ -13,4 +18,12 @@ case ${MMFISHNET_STACK:-newest} in
 esac
 venv=${MMFISHNET_VENV:-$repo/$default_venv}
 cd "$repo"
-exec "$venv/bin/python" -m pytest tests "$@"
+cores=$(nproc)
+workers=${MMFISHNET_TEST_WORKERS:-$((cores < 4 ? cores : 4))}
+parallel=()
+if ((workers > 1)); then
+  threads=$((cores / workers))
+  export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$((threads > 0 ? threads : 1))}
+  parallel=(-n "$workers" --dist worksteal)
+fi
+exec "$venv/bin/python" -m pytest tests "${parallel[@]}" "$@"

@@ -76,7 +76,7 @@ stamp_file=$venv/.mmfishnet-setup-stamp
 
 imports_ok() {
   "$python" - <<'EOF' >/dev/null 2>&1
-import mmcv.ops, mmdet, mmpretrain, mmseg.utils, mmengine, pycocotools, pytest, torch, torchvision
+import mmcv.ops, mmdet, mmpretrain, mmseg.utils, mmengine, pycocotools, pytest, xdist, torch, torchvision
 import mmfishnet
 EOF
 }
@@ -145,12 +145,12 @@ fi
 # mmcv's own runtime requirements (the wheel was installed without them).
 "${pip[@]}" addict packaging Pillow pyyaml regex yapf "$OPENCV_SPEC" "$NUMPY_SPEC"
 
-log "installing mmdet $MMDET_VERSION, mmpretrain $MMPRETRAIN_VERSION, mmsegmentation $MMSEG_VERSION, pycocotools, pytest, linters"
+log "installing mmdet $MMDET_VERSION, mmpretrain $MMPRETRAIN_VERSION, mmsegmentation $MMSEG_VERSION, pycocotools, pytest (+ xdist), linters"
 # mmseg.utils imports ftfy and regex without declaring them; scikit-learn
 # (PAA) and scikit-image (BoxInst) are mmdet's optional dependencies that
 # the zoo walk (tools/analysis/zoo_compat.py) needs
 "${pip[@]}" "mmdet==$MMDET_VERSION" "mmpretrain==$MMPRETRAIN_VERSION" \
-  "mmsegmentation==$MMSEG_VERSION" ftfy regex pycocotools pytest \
+  "mmsegmentation==$MMSEG_VERSION" ftfy regex pycocotools pytest pytest-xdist \
   flake8 isort yapf scikit-learn scikit-image \
   "$NUMPY_SPEC" "$OPENCV_SPEC"
 

@@ -8,7 +8,7 @@ from conftest import (REPO, convert, save_official, tiny_coco_available,
                       write_object_crops, write_pattern_dataset)
 from mmengine.config import Config, ConfigDict
 from mmengine.runner import Runner
-from reference import deterministic_official_state
+from mmfishnet.converters.reference import deterministic_official_state
 
 from mmfishnet.runtime import fit_channels
 
@@ -145,6 +145,7 @@ def test_finetuning_from_a_checkpoint_that_does_not_fit(tmp_path):
         model.init_weights()
 
 
+@pytest.mark.heavy
 def test_short_training_learns(tmp_path):
     """The FishNet-99 classifier config (at half width) from scratch on four
     texture classes: training accuracy ends far above the 25% of chance."""

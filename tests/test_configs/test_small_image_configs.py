@@ -101,6 +101,7 @@ def test_cifar_config_one_iteration(name, cifar_folders, tmp_path):
     assert math.isfinite(loss) and 1.0 < loss < 4.0  # ~ln(10) at the start
 
 
+@pytest.mark.heavy
 def test_short_cifar_run_learns(cifar_folders, tmp_path):
     """600 real CIFAR-10 training images, 8 epochs in bf16: the 300 test
     images are classified well above chance (10 %). The fast config (stem

@@ -1,6 +1,6 @@
 import pytest
 import torch
-from reference import deterministic_official_state, official_key_shapes
+from mmfishnet.converters.reference import deterministic_official_state, official_key_shapes
 
 from mmfishnet.converters import (convert_official_checkpoint, detect_layout,
                                   map_released_key)

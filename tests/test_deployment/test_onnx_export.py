@@ -53,6 +53,7 @@ def test_classifier_matches_pytorch_on_two_sizes(classifier):
     assert dims[1] == 3 and all(isinstance(d, str) for d in dims[::2])
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize('stem_stride, example, other', [
     (2, (64, 64), (77, 51)),
     (4, (64, 64), (97, 70)),
@@ -93,6 +94,7 @@ def test_parity_check_fails_loudly(classifier):
         check_parity(changed, path, inputs((2, 3, 32, 32)))
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize('name, path', [('fpn', None),
                                         ('upernet', UPERNET_CONFIG)])
 def test_segmentor_matches_pytorch_on_two_sizes(export_dir, name, path):
@@ -221,6 +223,7 @@ def exported_detector(export_dir):
     return get
 
 
+@pytest.mark.heavy
 def test_detector_tensors_match_pytorch_on_two_sizes(exported_detector):
     _, model, path, _ = exported_detector('mask_rcnn')
     rows = check_parity(
@@ -264,6 +267,7 @@ def test_static_export_keeps_the_example_size(export_dir):
                 'classification'), path, inputs((2, 3, 32, 32)))[0].max_abs)
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize('name, keys', [
     ('mask_rcnn', ('bboxes', 'scores', 'labels', 'masks')),
     ('retinanet', ('bboxes', 'scores', 'labels')),

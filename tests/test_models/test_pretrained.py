@@ -2,7 +2,7 @@
 import pytest
 import torch
 from conftest import save_official, zoo_config
-from reference import deterministic_official_state
+from mmfishnet.converters.reference import deterministic_official_state
 
 from mmfishnet.models import FishNet
 

@@ -1,8 +1,12 @@
 """The demo tools: shapes dataset, a short demo training, pictures, and
 classification from the command line."""
 import numpy as np
+import pytest
+import torch
 from conftest import REPO, convert, run_tool_main, save_official
-from reference import deterministic_official_state
+from mmengine.structures import InstanceData
+
+from mmfishnet.converters.reference import deterministic_official_state
 
 DEMO = REPO / 'tools' / 'demo'
 
@@ -34,6 +38,7 @@ def test_shapes_dataset_is_valid_coco(tmp_path, monkeypatch, capsys):
         assert ys.min() >= int(y) - 1 and ys.max() <= y + h + 1
 
 
+@pytest.mark.heavy
 def test_demo_config_trains_and_draws(tmp_path, monkeypatch, capsys):
     config = REPO / 'configs' / 'demo' / 'mask_rcnn_fishnet150_fpn_shapes.py'
     run([
@@ -93,3 +98,55 @@ def test_classify_prints_top5_with_names(tmp_path, monkeypatch, capsys):
     from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
     assert ranked[0].split('. ', 1)[1].rsplit(' (', 1)[0] in \
         IMAGENET_CATEGORIES
+
+
+def test_the_drawn_images_box_ap_counts_every_drawn_image(tmp_path):
+    """image_demo.py --ann-file: AP over exactly the drawn images, an image
+    without any detection included (its objects are missed)."""
+    import json
+
+    from conftest import load_tool
+    from pycocotools.coco import COCO
+    demo = load_tool(DEMO / 'image_demo.py')
+    ann = tmp_path / 'ann.json'
+    ann.write_text(
+        json.dumps(
+            dict(
+                images=[
+                    dict(id=i, file_name=f'{i}.png', height=64, width=64)
+                    for i in (1, 2, 3)
+                ],
+                categories=[
+                    dict(id=7, name='disc'),
+                    dict(id=9, name='square')
+                ],
+                annotations=[
+                    dict(
+                        id=i,
+                        image_id=i,
+                        category_id=7 if i == 1 else 9,
+                        bbox=[10, 10, 20, 20],
+                        area=400,
+                        iscrowd=0) for i in (1, 2, 3)
+                ])))
+    coco = COCO(str(ann))
+    classes = ['square', 'disc']
+    assert demo.category_ids(coco, classes) == {7: 1, 9: 0}
+    category_of = {0: 9, 1: 7}
+    found = InstanceData(
+        bboxes=torch.tensor([[10., 10., 30., 30.]]),
+        scores=torch.tensor([0.9]),
+        labels=torch.tensor([1]))
+    detections = demo.coco_detections(found, 1, category_of)
+    assert detections == [
+        dict(
+            image_id=1,
+            category_id=7,
+            bbox=[10.0, 10.0, 20.0, 20.0],
+            score=pytest.approx(0.9))
+    ]
+    assert demo.box_ap(coco, detections, [1])['AP50'] == pytest.approx(1)
+    # image 2 drawn too: its square is found nowhere, so the squares' AP is
+    # 0 beside the discs' 1
+    assert demo.box_ap(coco, detections, [1, 2])['AP50'] == pytest.approx(0.5)
+    assert demo.image_id(coco, '/somewhere/3.png') == 3

@@ -116,6 +116,7 @@ def test_onnx_agrees_with_pytorch_on_real_cifar_images(cifar_classifier,
     assert agree >= 0.995 * len(images), line
 
 
+@pytest.mark.heavy
 def test_onnx_segment_without_torch_on_camvid(tmp_path, capsys):
     if not (CAMVID / 'val').is_dir():
         pytest.skip(f'CamVid not found at {CAMVID}')

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from conftest import REPO, run_tool_main
 
@@ -112,6 +113,7 @@ def first_images(ann_file: Path, num: int, out: Path) -> Path:
     return out
 
 
+@pytest.mark.heavy
 def test_train_kill_resume_and_evaluate(tiny_coco, tmp_path, monkeypatch):
     work_dir = tmp_path / 'work'
     train = [

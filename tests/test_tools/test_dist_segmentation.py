@@ -12,6 +12,7 @@ pytest.importorskip('mmseg')
 CONFIG = CAMVID_CONFIG
 
 
+@pytest.mark.heavy
 def test_dist_train_and_dist_test_give_miou(tmp_path):
     if not (CAMVID / 'valannot').is_dir():
         pytest.skip(f'CamVid not found at {CAMVID}')

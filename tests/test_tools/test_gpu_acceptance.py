@@ -364,8 +364,27 @@ def test_manifest_and_the_carry_limit(tmp_path):
         prepare_wheels.check_fits(manifest, 2 * 2**20, limit_mib=5)
 
 
-def test_the_repository_leaves_room_for_the_wheels():
-    assert prepare_wheels.tracked_bytes() < 16 * 2**20
+def test_the_target_image_packages_come_from_pip_freeze(tmp_path):
+    """What ``pip freeze`` prints on the target is what --image-packages
+    takes: pinned names, direct references, comments."""
+    freeze = tmp_path / 'image_packages.txt'
+    freeze.write_text('# the cluster image\nnumpy==2.1.3\n'
+                      'Torch @ file:///wheels/torch-2.11-cp312.whl\n'
+                      'opencv_python_headless==4.10.0.84\n\n')
+    assert prepare_wheels.image_packages(freeze) == {
+        'numpy', 'torch', 'opencv-python-headless'
+    }
+    # a missing list stops before anything is downloaded
+    with pytest.raises(
+            SystemExit,
+            match='does not exist: write it with pip '
+            'freeze on the target machine'):
+        prepare_wheels.main([
+            '--out',
+            str(tmp_path / 'wheels'), '--image-packages',
+            str(tmp_path / 'missing.txt')
+        ])
+    assert not (tmp_path / 'wheels').exists()
 
 
 def test_dry_run_prints_the_downloads(capsys, tmp_path):

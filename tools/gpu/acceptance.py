@@ -261,14 +261,14 @@ def mmcv_ops_on_device() -> dict:
 def official_equivalence(reference_name: str) -> dict:
     """Converted official-format FishNet-99 on this device against the
     reference logits and FPN maps (relative error, fp32, TF32 off)."""
-    sys.path.insert(0, str(REPO / 'tests'))
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
-    from reference import (deterministic_official_state, load_reference,
-                           reference_input, relative_error)
-
     from mmfishnet.converters import convert_official_checkpoint
+    from mmfishnet.converters.reference import (deterministic_official_state,
+                                                load_reference,
+                                                reference_input,
+                                                relative_error)
     reference = load_reference(reference_name)
     init_default_scope('mmpretrain')
     state = convert_official_checkpoint(
@@ -347,10 +347,18 @@ def make_data(root: Path) -> dict:
     return dict(shapes=shapes, classes=folder, camvid=camvid)
 
 
+class TrainingRun(NamedTuple):
+    """A config and its ``tools/train.py`` arguments; ``cuda_only``: fp16,
+    which the launch tools refuse on a CPU."""
+    config: str
+    options: list
+    cuda_only: bool = False
+
+
 def training_runs(data: dict, iters: int) -> dict:
-    """name -> (config, tools/train.py arguments), in the order they run:
-    ``iters`` iterations of Mask R-CNN or one tiny epoch, SyncBN in the
-    backbone, no checkpoint written."""
+    """name -> :class:`TrainingRun`, in the order they run: ``iters``
+    iterations of Mask R-CNN or one tiny epoch, SyncBN in the backbone, no
+    checkpoint written."""
     shapes = [
         '--cfg-options',
         f'train_dataloader.dataset.data_root={data["shapes"]}/',
@@ -380,24 +388,27 @@ def training_runs(data: dict, iters: int) -> dict:
         'default_hooks.checkpoint=None', SYNC_BN
     ]
     return {
-        'Mask R-CNN FishNet-150, fp32': (SHAPES_CONFIG, shapes),
+        'Mask R-CNN FishNet-150, fp32':
+        TrainingRun(SHAPES_CONFIG, shapes),
         'Mask R-CNN FishNet-150, bf16, MixedPrecisionOptimWrapper':
-        (SHAPES_CONFIG, ['--amp', '--amp-dtype', 'bfloat16', *shapes]),
+        TrainingRun(SHAPES_CONFIG,
+                    ['--amp', '--amp-dtype', 'bfloat16', *shapes]),
         'Mask R-CNN FishNet-150, fp16, MixedPrecisionOptimWrapper':
-        (SHAPES_CONFIG, ['--amp', '--amp-dtype', 'float16', *shapes]),
-        'Mask R-CNN FishNet-150, fp16, AmpOptimWrapper': (SHAPES_CONFIG, [
-            *shapes, 'optim_wrapper.type=AmpOptimWrapper',
-            'optim_wrapper.loss_scale=dynamic'
-        ]),
-        'classifier FishNet-150, fp32': (CLASSIFIER_CONFIG, classifier),
+        TrainingRun(
+            SHAPES_CONFIG, ['--amp', '--amp-dtype', 'float16', *shapes],
+            cuda_only=True),
+        'Mask R-CNN FishNet-150, fp16, AmpOptimWrapper':
+        TrainingRun(
+            SHAPES_CONFIG, [
+                *shapes, 'optim_wrapper.type=AmpOptimWrapper',
+                'optim_wrapper.loss_scale=dynamic'
+            ],
+            cuda_only=True),
+        'classifier FishNet-150, fp32':
+        TrainingRun(CLASSIFIER_CONFIG, classifier),
         'segmentor FPN FishNet-99 w0.25 (CamVid config), fp32':
-        (SEGMENTOR_CONFIG, segmentor),
+        TrainingRun(SEGMENTOR_CONFIG, segmentor),
     }
-
-
-def needs_cuda(name: str) -> bool:
-    """fp16 is for GPUs: the launch tools refuse it on a CPU."""
-    return 'fp16' in name
 
 
 LOSS = re.compile(r'\(train\).*?\s(?:loss: )([-\d.e+naif]+)')
@@ -561,13 +572,16 @@ def measure_throughput(config, mode, phase, size, batch, iters, warmup):
 
 class Row(NamedTuple):
     """One planned row: ``function(*args)`` gives its values; it starts
-    only with ``needs_s`` seconds left before the deadline."""
+    only with ``needs_s`` seconds left before the deadline, and is skipped
+    without CUDA where ``cuda_only``. ``timeout_last``: the last argument is
+    a timeout, cut to the seconds left before the deadline."""
     step: str
     name: str
     function: Callable
     args: tuple
     cuda_only: bool = False
     needs_s: float = 0
+    timeout_last: bool = False
 
 
 #: Seconds a row needs before the deadline to start: a training process's
@@ -598,14 +612,18 @@ def plan(args, data_root: Path) -> list:
     if 'training' in args.steps:
         data = make_data(data_root)
         runs = training_runs(data, 2 if args.quick else 12)
-        for i, (name, (config, options)) in enumerate(runs.items()):
+        for i, (name, run) in enumerate(runs.items()):
             if chosen(name):
                 slug = re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_')
                 rows.append(
-                    Row('training', name, train_with_launcher,
-                        (config, options, args.out / 'train' / slug, 29500 + i,
-                         args.train_timeout), needs_cuda(name),
-                        NEEDS_S['training']))
+                    Row('training',
+                        name,
+                        train_with_launcher,
+                        (run.config, run.options, args.out / 'train' / slug,
+                         29500 + i, args.train_timeout),
+                        run.cuda_only,
+                        NEEDS_S['training'],
+                        timeout_last=True))
     if 'throughput' in args.steps:
         iters, warmup = (1, 1) if args.quick else (10, 3)
         for name, config, mode, phase, size, batch in throughput_rows(
@@ -681,7 +699,7 @@ def main(argv=None):
             report.add(row.step, row.name, 'skipped: needs CUDA', 0.0)
             continue
         function_args = row.args
-        if row.function is train_with_launcher:
+        if row.timeout_last:
             function_args = (*row.args[:-1], min(row.args[-1], left))
         timed(report, row.step, row.name, row.function, *function_args)
     for row in not_reached:

@@ -1,21 +1,27 @@
 """Download, on a machine with a package index, what the GPU acceptance
-(``tools/gpu/acceptance.sh``) installs on an offline CUDA machine that has
-its own torch: the OpenMMLab packages and their requirements that such a
-machine lacks, as wheels for its Python and platform, and mmcv's source
-release (built there with CUDA ops unless a prebuilt mmcv wheel is carried).
+(``tools/gpu/acceptance.sh``) installs on an offline (air-gapped) CUDA
+machine that has its own torch: the OpenMMLab packages and their
+requirements that the machine's image lacks, as wheels for its Python and
+platform, and mmcv's source release (built there with CUDA ops unless a
+prebuilt mmcv wheel is copied along).
 
-    python tools/gpu/prepare_wheels.py [--out .gpu_wheels] \
-        [--python-version 3.12] [--limit-mib 64] [--no-sdist]
+    # on the offline machine: what its image has
+    pip freeze > image_packages.txt
+    # on a machine with a package index
+    python tools/gpu/prepare_wheels.py --image-packages image_packages.txt \
+        [--out .gpu_wheels] [--python-version 3.12] [--limit-mib MIB] \
+        [--no-sdist]
     python tools/gpu/prepare_wheels.py --verify .gpu_wheels
 
 Runs on a bare Python (standard library and pip only). Writes the files and
-``manifest.json`` (name, bytes, sha256 of each) to ``--out``, checks that
+``manifest.json`` (name, bytes, sha256 of each) to ``--out`` and checks that
 every requirement of every wheel is met by the set itself or by the target
-image (``device_image.txt`` beside this file), and that the files fit, with
-the repository's tracked files, into what a carry to that machine may hold
-(``--limit-mib``). ``--verify`` checks a carried folder against its
-manifest (what ``acceptance.sh`` does before installing). ``--dry-run``
-prints the downloads only.
+image's packages (``--image-packages``; without it the example list beside
+this file, an H200 image's). ``--limit-mib``, for transfers with a size cap,
+also checks that the files and the repository's tracked files fit into it.
+``--verify`` checks a copied folder against its manifest (what
+``acceptance.sh`` does before installing). ``--dry-run`` prints the
+downloads only.
 """
 import argparse
 import hashlib
@@ -28,7 +34,8 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-IMAGE = Path(__file__).with_name('device_image.txt')
+#: The package list of an example target image (see its header).
+EXAMPLE_IMAGE = Path(__file__).with_name('example_image_packages.txt')
 
 #: What the acceptance imports and the target image lacks; the OpenMMLab
 #: packages pinned to the versions the CPU stack of tools/setup_env.sh runs.
@@ -179,8 +186,9 @@ def verify(folder: Path) -> list:
     return problems
 
 
-def image_packages(path: Path = IMAGE) -> set:
-    """Normalised names of the distributions the target image has."""
+def image_packages(path: Path = EXAMPLE_IMAGE) -> set:
+    """Normalised names of the distributions in ``path``, a target image's
+    package list (``pip freeze`` output, comments allowed)."""
     names = set()
     for line in path.read_text().splitlines():
         line = line.split('#')[0].strip()
@@ -273,9 +281,9 @@ def check_fits(manifest: dict, repo_bytes: int, limit_mib: float) -> list:
     if total > limit_mib * mib:
         raise SystemExit('\n'.join(lines) + '\nerror: the wheels and the '
                          f'repository need {total / mib:.1f} MiB, more than '
-                         f'the {limit_mib:g} MiB a carry holds: drop what the '
-                         'target already has from WHEELS, or carry a '
-                         'prebuilt mmcv wheel instead of building it there')
+                         f'the {limit_mib:g} MiB of --limit-mib: drop what '
+                         'the target already has from WHEELS, or copy a '
+                         'prebuilt mmcv wheel instead of the source release')
     return lines
 
 
@@ -297,7 +305,19 @@ def main(argv=None):
         '--python-version',
         default='3.12',
         help="the target's Python (major.minor)")
-    parser.add_argument('--limit-mib', type=float, default=64)
+    parser.add_argument(
+        '--image-packages',
+        type=Path,
+        default=EXAMPLE_IMAGE,
+        metavar='FILE',
+        help='the target image\'s package list (pip freeze > FILE there); '
+        f'default: the example {EXAMPLE_IMAGE.name}')
+    parser.add_argument(
+        '--limit-mib',
+        type=float,
+        metavar='MIB',
+        help='fail if the files and the repository exceed MIB (for a '
+        'transfer with a size cap); no limit without it')
     parser.add_argument(
         '--no-sdist',
         action='store_true',
@@ -320,6 +340,10 @@ def main(argv=None):
             raise SystemExit('error: ' + '\nerror: '.join(problems))
         print(f'ok: {args.verify} matches its manifest')
         return 0
+    if not args.image_packages.is_file():
+        raise SystemExit(f'error: --image-packages {args.image_packages} '
+                         'does not exist: write it with pip freeze on the '
+                         'target machine')
     sdists = () if args.no_sdist else SDISTS
     command = wheel_command(args.out, args.python_version)
     if args.dry_run:
@@ -339,14 +363,16 @@ def main(argv=None):
     missing = missing_files(manifest, WHEELS + sdists)
     if missing:
         raise SystemExit(f'error: pip left out {missing} in {args.out}')
-    unmet = unmet_requirements(args.out, args.python_version, image_packages())
+    unmet = unmet_requirements(args.out, args.python_version,
+                               image_packages(args.image_packages))
     if unmet:
         raise SystemExit('error: requirements met neither by the wheels nor '
-                         f'by the target image ({IMAGE.name}): ' +
+                         f'by the target image ({args.image_packages}): ' +
                          ', '.join(f'{who} needs {r}' for who, r in unmet) +
                          '; add them to WHEELS')
-    print('\n'.join(check_fits(manifest, tracked_bytes(), args.limit_mib)))
-    print(f'ok: carry {args.out} (name it in the device call\'s carry) and '
+    if args.limit_mib is not None:
+        print('\n'.join(check_fits(manifest, tracked_bytes(), args.limit_mib)))
+    print(f'ok: copy {args.out} to the GPU machine beside the checkout and '
           'run bash tools/gpu/acceptance.sh there')
     return 0
 

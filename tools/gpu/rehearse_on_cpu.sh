@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A rehearsal of the offline GPU acceptance on a CPU machine (CI runs it):
 # a fresh environment holding only what the GPU machine's image holds
-# (tools/gpu/device_image.txt: numpy 2, transformers 5, OpenCV headless; no
+# (tools/gpu/example_image_packages.txt: numpy 2, transformers 5, OpenCV headless; no
 # mmcv, mmengine, mmdet or pycocotools), the wheels prepared by
 # prepare_wheels.py run on a bare Python, then exactly what acceptance.sh
 # does there, with the CPU mmcv wheel of tools/setup_env.sh carried in place
@@ -31,8 +31,8 @@ IMAGE_SPECS=('numpy>=2' 'transformers>=5,<6' opencv-python-headless scipy matplo
 [[ -x $stack_python ]] || { log "ERROR: $stack_python does not exist: run bash tools/setup_env.sh first"; exit 1; }
 for spec in "${IMAGE_SPECS[@]}"; do
   name=${spec%%[<>=]*}
-  grep -qix "$name\(==.*\)\?" "$repo/tools/gpu/device_image.txt" \
-    || { log "ERROR: $name is not in tools/gpu/device_image.txt: the rehearsal installs only what the image has"; exit 1; }
+  grep -qix "$name\(==.*\)\?" "$repo/tools/gpu/example_image_packages.txt" \
+    || { log "ERROR: $name is not in tools/gpu/example_image_packages.txt: the rehearsal installs only what the image has"; exit 1; }
 done
 torch_key=$("$stack_python" -c 'import torch, sys; print(f"torch{torch.__version__}-py{sys.version_info[0]}{sys.version_info[1]}")')
 mmcv_wheel=$(ls "$cache/wheels/$torch_key"/mmcv-2.1.0-*.whl 2>/dev/null | head -n 1 || true)
@@ -79,8 +79,9 @@ log "image ready in $((SECONDS - start)) s: $("$work/image/bin/python" -c 'impor
 start=$SECONDS
 log "the wheels, prepared on a bare Python"
 python3 -m venv "$work/bare"
+"$work/image/bin/python" -m pip freeze > "$work/image_packages.txt"
 "$work/bare/bin/python" "$repo/tools/gpu/prepare_wheels.py" --out "$work/wheels" \
-  --python-version "$("$work/image/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+  --image-packages "$work/image_packages.txt" --python-version "$("$work/image/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 log "wheels ready in $((SECONDS - start)) s"
 
 start=$SECONDS

@@ -1,6 +1,14 @@
-"""The official model's reference outputs and the deterministic weights
-they were computed with. Plain Python (no pytest), so that tools such as
-``tools/gpu/acceptance.py`` use them on machines without a test runner."""
+"""The official FishNet's fingerprint: the keys and shapes of its released
+state dicts (FishNet-99/150/201), and FishNet-99's outputs (logits and
+feature-map samples at 224x224 and 256x320) for deterministic weights and
+input, computed with the authors' code. A converted model that reproduces
+them is the official model; the tests and the GPU acceptance
+(``tools/gpu/acceptance.py``) check exactly that.
+
+    state = deterministic_official_state('fishnet99', False)
+    x = reference_input(224, 224)
+    expected = load_reference('224x224')['logits']
+"""
 import json
 import math
 from collections import OrderedDict
@@ -8,10 +16,10 @@ from pathlib import Path
 
 import torch
 
-DATA = Path(__file__).parent / 'data'
+DATA = Path(__file__).parent / 'official_reference'
 
 
-def official_key_shapes(arch):
+def official_key_shapes(arch: str) -> OrderedDict:
     """Every key of the official state dict (registration order) -> shape."""
     with open(DATA / f'official_keys_{arch}.json') as f:
         return json.load(f, object_pairs_hook=OrderedDict)
@@ -42,13 +50,17 @@ def deterministic_official_state(arch, with_num_batches_tracked=True):
         if with_num_batches_tracked or not k.endswith('num_batches_tracked'))
 
 
-def reference_input(height, width):
+def reference_input(height: int, width: int) -> torch.Tensor:
+    """The input (1, 3, height, width) the reference outputs were computed
+    for."""
     x = torch.sin(
         torch.arange(3 * height * width, dtype=torch.float64) * 0.001)
     return x.float().reshape(1, 3, height, width)
 
 
-def load_reference(name):
+def load_reference(name: str) -> dict:
+    """The reference outputs at ``name`` (``'224x224'`` or ``'256x320'``):
+    ``input``, ``logits`` and ``features`` samples."""
     with open(DATA / f'fishnet99_{name}.json') as f:
         return json.load(f)
 
