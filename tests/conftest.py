@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from mmfishnet.converters.reference import deterministic_official_state
 
 REPO = Path(__file__).parent.parent

@@ -5,7 +5,9 @@ import torch
 from conftest import REPO, convert_official_fishnet99
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmfishnet.converters.reference import load_reference, reference_input, relative_error
+
+from mmfishnet.converters.reference import (load_reference, reference_input,
+                                            relative_error)
 
 pytestmark = pytest.mark.compat
 

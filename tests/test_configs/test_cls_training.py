@@ -8,8 +8,8 @@ from conftest import (REPO, convert, save_official, tiny_coco_available,
                       write_object_crops, write_pattern_dataset)
 from mmengine.config import Config, ConfigDict
 from mmengine.runner import Runner
-from mmfishnet.converters.reference import deterministic_official_state
 
+from mmfishnet.converters.reference import deterministic_official_state
 from mmfishnet.runtime import fit_channels
 
 CLS_CONFIGS = sorted(p.name for p in (REPO / 'configs').glob('fish*_in1k.py'))

@@ -1,9 +1,10 @@
 import pytest
 import torch
-from mmfishnet.converters.reference import deterministic_official_state, official_key_shapes
 
 from mmfishnet.converters import (convert_official_checkpoint, detect_layout,
                                   map_released_key)
+from mmfishnet.converters.reference import (deterministic_official_state,
+                                            official_key_shapes)
 from mmfishnet.models import FishNet, FishNetClsHead
 from mmfishnet.models.pretrained import arch_of_state, strip_prefix
 

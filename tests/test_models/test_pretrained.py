@@ -2,8 +2,8 @@
 import pytest
 import torch
 from conftest import save_official, zoo_config
-from mmfishnet.converters.reference import deterministic_official_state
 
+from mmfishnet.converters.reference import deterministic_official_state
 from mmfishnet.models import FishNet
 
 

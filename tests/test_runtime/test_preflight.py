@@ -187,6 +187,7 @@ def test_the_evaluators_annotation_file_is_checked_too(tmp_path):
 
 def test_pretrained_weights_of_another_depth_fail_before_training(tmp_path):
     from conftest import save_official
+
     from mmfishnet.converters.reference import deterministic_official_state
     path = tmp_path / 'fishnet99_ckpt.tar'
     save_official(path, deterministic_official_state('fishnet99'))

@@ -2,8 +2,8 @@
 import pytest
 import torch
 from conftest import convert, convert_official_fishnet99, save_official
-from mmfishnet.converters.reference import deterministic_official_state
 
+from mmfishnet.converters.reference import deterministic_official_state
 from mmfishnet.models import FishNet
 
 pytestmark = pytest.mark.compat

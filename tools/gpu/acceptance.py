@@ -264,6 +264,7 @@ def official_equivalence(reference_name: str) -> dict:
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
+
     from mmfishnet.converters import convert_official_checkpoint
     from mmfishnet.converters.reference import (deterministic_official_state,
                                                 load_reference,
