@@ -21,7 +21,10 @@ class TimeBudgetHook(Hook):
     ``initial_lr``, the learning rate when training first started, kept in
     the optimizer's state), so the schedule ends
     at zero when the time is spent, however fast the model runs; a one-time
-    ``torch.compile`` cost counts as training time. After the iteration that
+    ``torch.compile`` cost counts as training time. A linear warm-up, as
+    mmengine's ``LinearLR`` would give it, multiplies that over the first
+    ``warmup_iters`` iterations: from ``warmup_start_factor`` at iteration 0
+    to 1 at ``warmup_iters``. After the iteration that
     exhausts the budget the loop is told to stop: at once in an
     ``IterBasedTrainLoop``, at the end of the epoch in an
     ``EpochBasedTrainLoop`` (whose remaining iterations run at ``lr = 0``).
@@ -32,14 +35,28 @@ class TimeBudgetHook(Hook):
 
     Args:
         budget_s (float): Seconds of training.
+        warmup_iters (int): Iterations of linear warm-up; 0 for none.
+        warmup_start_factor (float): The lr's factor at iteration 0 of the
+            warm-up, in (0, 1].
     """
 
     priority = 'VERY_HIGH'  # before the optimizer step reads the lr
 
-    def __init__(self, budget_s: float):
+    def __init__(self,
+                 budget_s: float,
+                 warmup_iters: int = 0,
+                 warmup_start_factor: float = 1.0):
         if not budget_s > 0:
             raise ValueError(f'budget_s must be positive, got {budget_s!r}')
+        if int(warmup_iters) != warmup_iters or warmup_iters < 0:
+            raise ValueError('warmup_iters must be a whole number >= 0, got '
+                             f'{warmup_iters!r}')
+        if not 0 < warmup_start_factor <= 1:
+            raise ValueError('warmup_start_factor must be in (0, 1], got '
+                             f'{warmup_start_factor!r}')
         self.budget_s = float(budget_s)
+        self.warmup_iters = int(warmup_iters)
+        self.warmup_start_factor = float(warmup_start_factor)
         self.trained_s = 0.0
         self._last = None
 
@@ -58,6 +75,9 @@ class TimeBudgetHook(Hook):
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         progress = min(1.0, self.trained_s / self.budget_s)
         scale = 0.5 * (1 + math.cos(math.pi * progress))
+        if runner.iter < self.warmup_iters:
+            start = self.warmup_start_factor
+            scale *= start + (1 - start) * runner.iter / self.warmup_iters
         for group in runner.optim_wrapper.optimizer.param_groups:
             group['lr'] = group['initial_lr'] * scale
 

@@ -83,8 +83,14 @@ def loader(by_epoch, num_samples=8, shuffle=False):
         collate_fn=dict(type='default_collate'))
 
 
-def run(tmp_path, clock, budget_s, train_cfg, num_samples=8, validate=False):
-    budget, lrs = TimeBudgetHook(budget_s), LrRecorder()
+def run(tmp_path,
+        clock,
+        budget_s,
+        train_cfg,
+        num_samples=8,
+        validate=False,
+        **warmup):
+    budget, lrs = TimeBudgetHook(budget_s, **warmup), LrRecorder()
     val = dict(
         val_dataloader=dict(loader(True, 2)),
         val_evaluator=Evaluator(CountOutputs()),
@@ -161,6 +167,28 @@ def test_validation_is_not_counted(tmp_path, clock, by_epoch):
             0.05 * (1 + math.cos(math.pi * i * STEP_S / 1.0)), abs=1e-9)
 
 
+def test_the_warm_up_multiplies_the_cosine(tmp_path, clock):
+    # as LinearLR(start_factor=0.25, end=4): 0.25, 0.4375, 0.625, 0.8125, 1
+    runner, budget, lrs = run(
+        tmp_path,
+        clock,
+        0.5,
+        dict(by_epoch=False, max_iters=1000),
+        warmup_iters=4,
+        warmup_start_factor=0.25)
+    assert len(lrs) == 8
+    for i, lr in enumerate(lrs):
+        cosine = 0.05 * (1 + math.cos(math.pi * i * STEP_S / 0.5))
+        warmup = 0.25 + 0.75 * min(1, i / 4)
+        assert lr == pytest.approx(cosine * warmup)
+
+
+@pytest.mark.parametrize('warmup', [(-1, 0.5), (2.5, 0.5), (3, 0), (3, 1.5)])
+def test_a_warm_up_must_be_sound(warmup):
+    with pytest.raises(ValueError, match='warmup_'):
+        TimeBudgetHook(10, *warmup)
+
+
 @pytest.mark.parametrize('budget_s', [0, -3, float('nan')])
 def test_a_budget_must_be_positive(budget_s):
     with pytest.raises(ValueError, match='budget_s must be positive'):
@@ -185,7 +213,7 @@ def test_a_resumed_run_anneals_from_the_first_learning_rate():
     optimizer = torch.optim.SGD(nn.Linear(2, 1).parameters(), lr=0.05)
     optimizer.param_groups[0]['initial_lr'] = 0.1
     runner = SimpleNamespace(
-        optim_wrapper=SimpleNamespace(optimizer=optimizer))
+        iter=0, optim_wrapper=SimpleNamespace(optimizer=optimizer))
     hook = TimeBudgetHook(100)
     hook.after_load_checkpoint(runner,
                                dict(meta=dict(time_budget_trained_s=50.0)))

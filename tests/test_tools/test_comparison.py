@@ -114,3 +114,32 @@ def test_a_model_has_one_colour_in_every_figure():
     # the equal-time run of a model, whatever the order of --models
     assert comparison.model_colour('ResNet-18, 1380 s',
                                    names) == colours['ResNet-18']
+
+
+def test_an_equal_time_run_keeps_the_configs_warm_up():
+    warmup = dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=300)
+    steps = dict(type='MultiStepLR', by_epoch=True, milestones=[6, 7])
+    assert comparison.linear_warmup([warmup, steps]) == dict(
+        warmup_iters=300, warmup_start_factor=0.001)
+    # an epoch-based or later LinearLR is not a warm-up; none at all: {}
+    assert comparison.linear_warmup([{**warmup, 'by_epoch': True}]) == {}
+    assert comparison.linear_warmup([{**warmup, 'begin': 10}, steps]) == {}
+    assert comparison.linear_warmup(None) == {}
+
+
+def test_the_bccd_equal_time_run_warms_up_as_the_epoch_run_does(tmp_path):
+    tool = load_tool(REPO / 'tools/analysis/compare_detection.py')
+    args = args_for(tmp_path, epochs=8, subset=None, batch_size=None)
+    epochs = tool.build_cfg('FishNet-99 w0.625', args, tmp_path)
+    timed = tool.build_cfg('FishNet-99 w0.625', args, tmp_path, 1832.0)
+    assert epochs.param_scheduler[0].end == 300
+    assert timed.param_scheduler == []
+    hook = [h for h in timed.custom_hooks if h.type == 'TimeBudgetHook']
+    assert hook == [
+        dict(
+            type='TimeBudgetHook',
+            budget_s=1832.0,
+            warmup_iters=300,
+            warmup_start_factor=0.001)
+    ]

@@ -38,6 +38,21 @@ def test_shapes_dataset_is_valid_coco(tmp_path, monkeypatch, capsys):
         assert ys.min() >= int(y) - 1 and ys.max() <= y + h + 1
 
 
+def test_shapes_val_split_does_not_depend_on_the_train_size(
+        tmp_path, monkeypatch, capsys):
+    for train in ('2', '5'):
+        run([
+            DEMO / 'make_shapes_dataset.py', tmp_path / train, '--train',
+            train, '--val', '2'
+        ], tmp_path, monkeypatch, capsys)
+    val = [(tmp_path / t / 'annotations' / 'instances_val.json').read_text()
+           for t in ('2', '5')]
+    assert val[0] == val[1]
+    train = [(tmp_path / t / 'train' / '000001.png').read_bytes()
+             for t in ('2', '5')]
+    assert train[0] == train[1]
+
+
 @pytest.mark.heavy
 def test_demo_config_trains_and_draws(tmp_path, monkeypatch, capsys):
     config = REPO / 'configs' / 'demo' / 'mask_rcnn_fishnet150_fpn_shapes.py'

@@ -132,11 +132,28 @@ def model_config(entry: Tuple[Path, Optional[dict], Optional[list]],
     return cfg
 
 
+def linear_warmup(param_scheduler) -> dict:
+    """The iteration-based ``LinearLR`` warm-up from iteration 0 among the
+    config's ``param_scheduler`` as ``TimeBudgetHook`` arguments
+    (``warmup_iters``, ``warmup_start_factor``); ``{}`` when it has none."""
+    if isinstance(param_scheduler, dict):
+        param_scheduler = [param_scheduler]
+    for scheduler in param_scheduler or []:
+        if (scheduler.get('type') == 'LinearLR'
+                and scheduler.get('by_epoch', True) is False
+                and scheduler.get('begin', 0) == 0):
+            return dict(
+                warmup_iters=scheduler['end'],
+                warmup_start_factor=scheduler.get('start_factor', 1 / 3))
+    return {}
+
+
 def apply_run_settings(cfg: Config, args, work_dir: Path,
                        budget_s: Optional[float]) -> Config:
     """What every comparison run shares: ``args.epochs`` epochs (or, with
     ``budget_s``, that many seconds of training with the lr a cosine of the
-    time: ``TimeBudgetHook`` and no ``param_scheduler``), a checkpoint after
+    time after the config's warm-up: ``TimeBudgetHook`` in place of the
+    ``param_scheduler``), a checkpoint after
     every epoch, the seed, resuming, precision, channels_last, and the CPU's
     replacements for CUDA-only settings."""
     if args.cfg_options:
@@ -146,10 +163,11 @@ def apply_run_settings(cfg: Config, args, work_dir: Path,
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=1)
     if budget_s is not None:
+        warmup = linear_warmup(cfg.get('param_scheduler'))
         cfg.param_scheduler = []
         cfg.train_cfg.max_epochs = 10 * args.epochs
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
-            dict(type='TimeBudgetHook', budget_s=budget_s)
+            dict(type='TimeBudgetHook', budget_s=budget_s, **warmup)
         ]
     cfg.randomness = dict(seed=args.seed)
     # --resume reads mmengine's own checkpoints back on torch >= 2.6, and a

@@ -5,8 +5,9 @@ shapes (square, disc, triangle) on textured backgrounds.
 
 Writes OUT_DIR/{train,val}/*.png and
 OUT_DIR/annotations/instances_{train,val}.json
-with polygon masks, boxes and areas, deterministically from --seed. Shapes do
-not overlap, so every polygon is exactly the visible mask.
+with polygon masks, boxes and areas, deterministically from --seed; each split
+has its own random stream, so the val images do not depend on --train. Shapes
+do not overlap, so every polygon is exactly the visible mask.
 """
 import argparse
 import json
@@ -115,9 +116,11 @@ def main(argv=None):
     parser.add_argument('--size', type=int, default=128)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
-    rng = np.random.default_rng(args.seed)
-    write_split(args.out_dir, 'train', args.train, args.size, rng)
-    write_split(args.out_dir, 'val', args.val, args.size, rng)
+    train_seed, val_seed = np.random.SeedSequence(args.seed).spawn(2)
+    write_split(args.out_dir, 'train', args.train, args.size,
+                np.random.default_rng(train_seed))
+    write_split(args.out_dir, 'val', args.val, args.size,
+                np.random.default_rng(val_seed))
     print(f'wrote {args.train} train and {args.val} val images of '
           f'{args.size}x{args.size} to {args.out_dir}')
 
