@@ -108,10 +108,12 @@ def num_classes(model: torch.nn.Module) -> int:
 
 
 def learns_masks(model: torch.nn.Module) -> bool:
-    """Whether the detector's loss reads instance masks: one of its heads
-    has a mask loss (an RoI mask head, SOLO, CondInst, RTMDet-Ins,
-    MaskFormer / Mask2Former)."""
-    return any(hasattr(m, 'loss_mask') for m in model.modules())
+    """Whether the detector's loss reads instance masks: it has a mask head
+    of its own (mmdet's single-stage instance segmentors: SOLO, YOLACT,
+    CondInst, BoxInst) or one of its heads has a mask loss (an RoI mask head,
+    RTMDet-Ins, MaskFormer / Mask2Former)."""
+    return getattr(model, 'mask_head', None) is not None or any(
+        hasattr(m, 'loss_mask') for m in model.modules())
 
 
 def _detection_batch(model, cfg, shapes: Sequence[Shape], rng) -> dict:

@@ -135,3 +135,14 @@ def test_the_docs_count_the_families_the_walk_runs():
     assert (f'{len(zoo.FAMILIES["mmdet"])} mmdet and '
             f'{len(zoo.FAMILIES["mmseg"])} mmseg model families run') in page
     assert f'{len(zoo.SAME_MODEL["mmdet"])} mmdet folders' in page
+
+
+def test_capped_heads_keep_one_class_weight_per_class():
+    capped = {150: 80}  # ADE20K's heads capped at 80 classes
+    maskformer = [1.0] * 150 + [0.1]  # one per class and "no object"
+    assert zoo.capped_class_weight(maskformer, capped) == [1.0] * 80 + [0.1]
+    per_class = [float(i) for i in range(150)]
+    assert zoo.capped_class_weight(per_class, capped) == per_class[:80]
+    # a weight of another length, or none, is not the cap's business
+    assert zoo.capped_class_weight([1.0, 2.0], capped) == [1.0, 2.0]
+    assert zoo.capped_class_weight(None, capped) is None

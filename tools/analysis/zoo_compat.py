@@ -259,12 +259,11 @@ LEFT_OUT: Dict[str, Dict[str, str]] = {
 }
 
 IMAGE_SHAPE = (3, 96, 128)  # C, H, W of the two random images
-# Families that need larger images: the two-stage DETRs pick their 900
-# queries among the encoder's positions (more than 900 of them); DDOD's
-# deformable convs want 3x3 positions at stride 128
+# Families that need larger images: DDOD's deformable convs want 3x3
+# positions at stride 128. (The two-stage DETRs pick their queries among the
+# encoder's positions: 100 queries, and DDQ's 150 dense ones, fit in the 256
+# positions of 96x128 at strides 8-64.)
 IMAGE_SHAPES = {
-    'dino': (3, 224, 256),
-    'ddq': (3, 224, 256),
     'ddod': (3, 384, 384),
 }
 NARROW = 0.25
@@ -276,6 +275,23 @@ MAX_DETECTIONS = 20
 # checks is FishNet beside the family's heads, not the width of their
 # classifier, which only slows the losses and the batched NMS
 MAX_CLASSES = 80
+# Object queries of a DETR-like decoder (DINO's and DDQ's 900, DDQ's dense
+# queries a multiple of them): the walk checks the wiring, not their count
+MAX_QUERIES = 100
+
+
+def capped_class_weight(weight, capped: dict):
+    """A loss's ``class_weight`` for the capped heads: a list of one weight
+    per class (and, as MaskFormer's, one for "no object" last) keeps the
+    weights of the classes that remain; anything else is returned as is."""
+    if not isinstance(weight, (list, tuple)):
+        return weight
+    for classes, kept in capped.items():
+        if len(weight) == classes:
+            return list(weight[:kept])
+        if len(weight) == classes + 1:
+            return [*weight[:kept], weight[-1]]
+    return weight
 
 
 def installed_configs(toolbox: str) -> Path:
@@ -360,11 +376,20 @@ def narrow_fragment(folder: str, widen_factor: float = NARROW) -> str:
 
 def prepare(cfg: Config, toolbox: str, shape: Tuple[int, int, int]) -> None:
     """What the walk changes beyond the recipe, for speed: fewer proposals,
-    detections and classes, no batch augmentation, mmseg's training pad at
+    detections, queries and classes, no batch augmentation, mmseg's training pad at
     the image size."""
+    capped = {}  # a head's class count -> its capped count
     for _, node in config_dicts(cfg.model, 'model'):
+        if isinstance(node.get('num_queries'), int):
+            node['num_queries'] = min(node['num_queries'], MAX_QUERIES)
         if isinstance(node.get('num_classes'), int):
-            node['num_classes'] = min(node['num_classes'], MAX_CLASSES)
+            classes = node['num_classes']
+            node['num_classes'] = min(classes, MAX_CLASSES)
+            capped[classes] = node['num_classes']
+    for _, node in config_dicts(cfg.model, 'model'):
+        if 'class_weight' in node:
+            node['class_weight'] = capped_class_weight(
+                node['class_weight'], capped)
     for part in ('train_cfg', 'test_cfg'):
         for path, node in config_dicts(cfg.model.get(part), part):
             if isinstance(node.get('nms_pre'), int):

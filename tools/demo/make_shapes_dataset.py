@@ -1,7 +1,7 @@
 """Generate a small COCO-format instance segmentation dataset of coloured
 shapes (square, disc, triangle) on textured backgrounds.
 
-    python tools/demo/make_shapes_dataset.py OUT_DIR [--train 240] [--val 40]
+    python tools/demo/make_shapes_dataset.py OUT_DIR [--train 600] [--val 40]
 
 Writes OUT_DIR/{train,val}/*.png and
 OUT_DIR/annotations/instances_{train,val}.json
@@ -111,7 +111,7 @@ def write_split(out_dir: str, split: str, num: int, size: int,
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('out_dir')
-    parser.add_argument('--train', type=int, default=240)
+    parser.add_argument('--train', type=int, default=600)
     parser.add_argument('--val', type=int, default=40)
     parser.add_argument('--size', type=int, default=128)
     parser.add_argument('--seed', type=int, default=0)
