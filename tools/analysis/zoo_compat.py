@@ -376,8 +376,8 @@ def narrow_fragment(folder: str, widen_factor: float = NARROW) -> str:
 
 def prepare(cfg: Config, toolbox: str, shape: Tuple[int, int, int]) -> None:
     """What the walk changes beyond the recipe, for speed: fewer proposals,
-    detections, queries and classes, no batch augmentation, mmseg's training pad at
-    the image size."""
+    detections, queries and classes, no batch augmentation, mmseg's training
+    pad at the image size."""
     capped = {}  # a head's class count -> its capped count
     for _, node in config_dicts(cfg.model, 'model'):
         if isinstance(node.get('num_queries'), int):
