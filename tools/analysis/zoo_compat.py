@@ -388,8 +388,8 @@ def prepare(cfg: Config, toolbox: str, shape: Tuple[int, int, int]) -> None:
             capped[classes] = node['num_classes']
     for _, node in config_dicts(cfg.model, 'model'):
         if 'class_weight' in node:
-            node['class_weight'] = capped_class_weight(
-                node['class_weight'], capped)
+            node['class_weight'] = capped_class_weight(node['class_weight'],
+                                                       capped)
     for part in ('train_cfg', 'test_cfg'):
         for path, node in config_dicts(cfg.model.get(part), part):
             if isinstance(node.get('nms_pre'), int):
