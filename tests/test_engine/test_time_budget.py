@@ -72,6 +72,11 @@ class LrRecorder(Hook):
         self.lrs.append(runner.optim_wrapper.optimizer.param_groups[0]['lr'])
 
 
+def cosine(t, budget_s):
+    """The hook's lr after ``t`` of ``budget_s`` seconds, from lr 0.1."""
+    return 0.05 * (1 + math.cos(math.pi * min(1, t / budget_s)))
+
+
 def loader(by_epoch, num_samples=8, shuffle=False):
     return dict(
         dataset=[dict(inputs=torch.randn(2)) for _ in range(num_samples)],
@@ -144,8 +149,7 @@ def test_the_lr_is_a_cosine_of_the_time(tmp_path, clock):
     # step i starts after i steps of STEP_S seconds
     assert len(lrs) == 8
     for i, lr in enumerate(lrs):
-        expected = 0.05 * (1 + math.cos(math.pi * min(1, i * STEP_S / 0.5)))
-        assert lr == pytest.approx(expected)
+        assert lr == pytest.approx(cosine(i * STEP_S, 0.5))
 
 
 @pytest.mark.parametrize('by_epoch', [False, True])
@@ -163,8 +167,7 @@ def test_validation_is_not_counted(tmp_path, clock, by_epoch):
     assert clock.now - 1024.0 >= 1.0 + 4 * 2 * VAL_STEP_S  # it validated
     # the lr followed the training time alone: step i at i * STEP_S
     for i, lr in enumerate(lrs):
-        assert lr == pytest.approx(
-            0.05 * (1 + math.cos(math.pi * i * STEP_S / 1.0)), abs=1e-9)
+        assert lr == pytest.approx(cosine(i * STEP_S, 1.0), abs=1e-9)
 
 
 def test_the_warm_up_multiplies_the_cosine(tmp_path, clock):
@@ -178,9 +181,8 @@ def test_the_warm_up_multiplies_the_cosine(tmp_path, clock):
         warmup_start_factor=0.25)
     assert len(lrs) == 8
     for i, lr in enumerate(lrs):
-        cosine = 0.05 * (1 + math.cos(math.pi * i * STEP_S / 0.5))
         warmup = 0.25 + 0.75 * min(1, i / 4)
-        assert lr == pytest.approx(cosine * warmup)
+        assert lr == pytest.approx(cosine(i * STEP_S, 0.5) * warmup)
 
 
 @pytest.mark.parametrize('warmup', [(-1, 0.5), (2.5, 0.5), (3, 0), (3, 1.5)])
@@ -222,5 +224,5 @@ def test_a_resumed_run_anneals_from_the_first_learning_rate():
     assert optimizer.param_groups[0]['lr'] == pytest.approx(0.05)
     hook.trained_s = 75.0
     hook.before_train_iter(runner, 1)
-    expected = 0.05 * (1 + math.cos(math.pi * 0.75))
+    expected = cosine(75.0, 100)
     assert optimizer.param_groups[0]['lr'] == pytest.approx(expected)
