@@ -18,6 +18,7 @@ from conftest import REPO
 sys.path.insert(0, str(REPO / 'tools' / 'gpu'))
 import acceptance  # noqa: E402
 import prepare_wheels  # noqa: E402
+from acceptance_steps import report, throughput, training  # noqa: E402
 
 no_cuda = pytest.mark.skipif(
     torch.cuda.is_available(), reason='tests the CPU side of the tool')
@@ -76,8 +77,8 @@ def test_a_failing_row_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
 def test_every_save_replaces_the_report_whole(tmp_path, monkeypatch):
     """A stop while a report is written leaves the previous one: each file
     is written beside it and moved into place."""
-    report = acceptance.Report(tmp_path)
-    report.add('environment', 'versions', 'ok', 1.0, torch='2.x')
+    rows = report.Report(tmp_path)
+    rows.add('environment', 'versions', 'ok', 1.0, torch='2.x')
     replaced = []
     real_replace = os.replace
 
@@ -86,8 +87,8 @@ def test_every_save_replaces_the_report_whole(tmp_path, monkeypatch):
         assert json.loads((tmp_path / 'acceptance.json').read_text())
         real_replace(src, dst)
 
-    monkeypatch.setattr(acceptance.os, 'replace', replace)
-    report.add('equivalence', 'FishNet-99 224x224, fp32', 'ok', 2.0)
+    monkeypatch.setattr(report.os, 'replace', replace)
+    rows.add('equivalence', 'FishNet-99 224x224, fp32', 'ok', 2.0)
     assert replaced == [('.acceptance.json.partial', 'acceptance.json'),
                         ('.acceptance.md.partial', 'acceptance.md')]
     assert [r['step']
@@ -110,8 +111,8 @@ def judged(on_cuda, returncode=0, **fields):
     values = dict(device='cuda', backend='nccl', synced=150, loss='4.5000')
     values.update(fields)
     text = LOG.format(**values)
-    return acceptance.judge_training(
-        dict(returncode=returncode, **acceptance.read_training_log(text)),
+    return training.judge_training(
+        dict(returncode=returncode, **training.read_training_log(text)),
         on_cuda)
 
 
@@ -142,8 +143,8 @@ def test_on_a_cpu_gloo_and_bn_are_what_the_launch_tools_do():
     row = judged(on_cuda=False, device='cpu', backend='gloo', synced=0)
     assert 'status' not in row
     assert judged(on_cuda=False, loss='nan')['status'] == 'failed'
-    no_launch = acceptance.judge_training(
-        dict(returncode=0, **acceptance.read_training_log('loss: 1.0')),
+    no_launch = training.judge_training(
+        dict(returncode=0, **training.read_training_log('loss: 1.0')),
         on_cuda=False)
     assert 'no launch line' in no_launch['error']
 
@@ -157,7 +158,7 @@ def test_the_launch_line_is_what_the_training_tool_logs():
         torch.nn.Conv2d(3, 4, 1), torch.nn.SyncBatchNorm(4),
         torch.nn.BatchNorm2d(4))
     line = describe_launch(model)
-    match = acceptance.LAUNCH.search(line)
+    match = training.LAUNCH.search(line)
     assert match and match.groups() == ('cpu', 'none', '1', '1', '2')
 
 
@@ -203,24 +204,31 @@ def test_rows_run_in_the_order_of_their_value(tmp_path, monkeypatch):
     assert steps == sorted(steps, key=list(acceptance.STEPS).index)
     training = [r.name for r in rows if r.step == 'training']
     assert [n.split(', ')[1] for n in training[:3]] == ['fp32', 'bf16', 'fp16']
-    throughput = [r.args[1:3] for r in rows if r.step == 'throughput']
+    speed_rows = [r.args[1:3] for r in rows if r.step == 'throughput']
     # the recommended mode's training first, then strict fp32 for the ratio
-    assert throughput[:4] == [('bf16+cl', 'train')] * 2 + [('fp32+cl', 'train')
+    assert speed_rows[:4] == [('bf16+cl', 'train')] * 2 + [('fp32+cl', 'train')
                                                            ] * 2
     compiled = [
-        i for i, (mode, _) in enumerate(throughput) if 'compile' in mode
+        i for i, (mode, _) in enumerate(speed_rows) if 'compile' in mode
     ]
     assert compiled and min(compiled) > max(
-        i for i, (mode, _) in enumerate(throughput) if mode == 'bf16+cl')
-    for name in acceptance.CLASSIFIERS:
+        i for i, (mode, _) in enumerate(speed_rows) if mode == 'bf16+cl')
+    for name in throughput.CLASSIFIERS:
         for phase in ('train', 'infer'):
             for mode in ('fp32+cl', 'tf32+cl', 'bf16+cl', 'fp16+cl',
                          'bf16+cl+compile'):
                 assert any(r.name == name and r.args[1:3] == (mode, phase)
                            for r in rows), (name, mode, phase)
-    detectors = [r for r in rows if r.name in acceptance.DETECTORS]
+    # what a row needs is a field of it: CUDA for fp16 and TF32, a timeout
+    # that the deadline can cut for every process it starts
+    for row in rows:
+        mode = row.args[1] if row.step == 'throughput' else row.name
+        assert row.cuda_only == ('fp16' in mode and row.step == 'training'
+                                 or mode.startswith(('fp16', 'tf32'))), row
+        assert row.timeout_last == (row.step in ('training', 'throughput'))
+    detectors = [r for r in rows if r.name in throughput.DETECTORS]
     assert {r.args[3] for r in detectors} == {(800, 1216)}
-    assert {r.name for r in detectors} == set(acceptance.DETECTORS)
+    assert {r.name for r in detectors} == set(throughput.DETECTORS)
 
 
 def test_the_run_stops_at_its_deadline_and_lists_what_it_did_not_reach(

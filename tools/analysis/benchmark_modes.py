@@ -11,7 +11,9 @@
 Modes: ``fp32`` (float32, NCHW: what an eager model does by default),
 ``fp32+cl`` (channels_last), ``bf16`` (bf16 autocast, NCHW), ``bf16+cl`` (both;
 what ``tools/train.py --amp`` does), on request ``fp16`` and ``fp16+cl`` (fp16
-autocast, for GPUs; the loss scaler's cost is left out); ``--compile`` adds
+autocast, for GPUs; the loss scaler's cost is left out) and ``tf32`` /
+``tf32+cl`` (float32 with TF32 matmuls and cuDNN convolutions on; every other
+mode keeps TF32 off on CUDA, so ``fp32`` is strict float32); ``--compile`` adds
 ``fp32+compile`` and ``bf16+cl+compile`` (``torch.compile`` of the backbone
 for inference, of the loss computation for training, whose backward inductor
 compiles too, as ``tools/train.py --compile`` does; the one-time cost is
@@ -27,6 +29,9 @@ Prints seconds per iteration (median), images per second, the process's peak
 memory (peak RSS on the CPU, allocator peak on CUDA), the speed-up over
 ``fp32`` of the same model, and each model's throughput relative to the
 task's last model (the ResNet) and to the authors' code in the same mode.
+``--one CONFIG MODE:PHASE`` makes one measurement in this process and prints
+it as JSON (what each row runs; ``tools/gpu/acceptance.py`` calls it with
+``--size``, ``--batch``, ``--iters`` and ``--warmup``).
 """
 import argparse
 import json
@@ -40,6 +45,8 @@ import torch.nn.functional as F
 from bench_utils import (device, device_name, peak_memory_mb, run_isolated,
                          time_steps)
 from benchmark_train_step import build, synthetic_batch
+
+from mmfishnet.utils import use_mmpretrain_without_multimodal
 
 TASKS = {
     'classifier':
@@ -91,8 +98,8 @@ TASKS = {
         batch=128),
 }
 MODES = ('fp32', 'fp32+cl', 'bf16', 'bf16+cl')
-#: fp16 autocast (no loss scaling: the step's cost), for GPUs
-FP16_MODES = ('fp16', 'fp16+cl')
+#: fp16 autocast (no loss scaling: the step's cost) and TF32, for GPUs
+GPU_MODES = ('fp16', 'fp16+cl', 'tf32', 'tf32+cl')
 AUTHORS_PREFIX = 'authors:'
 AUTHORS_NAME = "FishNet-150 (authors' code)"
 
@@ -180,6 +187,9 @@ def _measure(config: str, mode: str, phase: str, size, batch: int, iters: int,
         packed = synthetic_batch(scope, model, size, batch)
     model.to(device())
     parts = mode.split('+')
+    # a fresh process per measurement: set for this one only
+    torch.backends.cuda.matmul.allow_tf32 = parts[0] == 'tf32'
+    torch.backends.cudnn.allow_tf32 = parts[0] == 'tf32'
     if 'cp' in parts:
         for m in model.modules():
             if hasattr(m, 'with_cp'):
@@ -249,7 +259,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('task', choices=sorted(TASKS))
     parser.add_argument(
-        '--modes', nargs='+', choices=MODES + FP16_MODES, default=MODES)
+        '--modes', nargs='+', choices=MODES + GPU_MODES, default=MODES)
     parser.add_argument(
         '--phases',
         nargs='+',
@@ -261,12 +271,25 @@ def main():
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--batch', type=int, help='default: per task')
     parser.add_argument(
+        '--size',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='input size (default: per task)')
+    parser.add_argument(
         '--authors-code',
         metavar='DIR',
         help='classifier: also time the authors\' FishNet-150 from DIR, a '
         'clone of https://github.com/kevin-ssy/FishNet')
-    parser.add_argument('--one', nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        '--one',
+        nargs=2,
+        metavar=('CONFIG', 'MODE:PHASE'),
+        help='one measurement in this process, printed as JSON')
     args = parser.parse_args()
+    # mmpretrain's classifiers import with transformers 5 too
+    # (mmfishnet.utils.mmpretrain_models)
+    use_mmpretrain_without_multimodal()
     task = TASKS[args.task]
     models = dict(task['models'])
     if args.authors_code:
@@ -278,17 +301,18 @@ def main():
         models = dict(
             [first, (AUTHORS_NAME, AUTHORS_PREFIX + args.authors_code), *rest])
     batch = args.batch or task['batch']
+    size = tuple(args.size or task['size'])
     if args.one:
         config, mode, phase = args.one[0], *args.one[1].split(':')
         print(
             json.dumps(
-                measure(config, mode, phase, task['size'], batch, args.iters,
+                measure(config, mode, phase, size, batch, args.iters,
                         args.warmup)))
         return
 
-    print(f'{args.task}: batch {batch} of {task["size"][0]}x'
-          f'{task["size"][1]}, median of {args.iters} iterations after '
-          f'{args.warmup} warm-up, {device_name()}')
+    print(f'{args.task}: batch {batch} of {size[0]}x{size[1]}, median of '
+          f'{args.iters} iterations after {args.warmup} warm-up, '
+          f'{device_name()}')
     for phase in args.phases:
         modes = list(args.modes)
         if args.compile:
@@ -306,7 +330,9 @@ def main():
                 if 'cp' in mode.split('+') and name == AUTHORS_NAME:
                     continue  # the authors' blocks have no checkpointing
                 rows[mode, name] = run_isolated(__file__, args.task, [
-                    config, f'{mode}:{phase}', '--batch',
+                    config, f'{mode}:{phase}', '--size',
+                    str(size[0]),
+                    str(size[1]), '--batch',
                     str(batch), '--iters',
                     str(args.iters), '--warmup',
                     str(args.warmup)

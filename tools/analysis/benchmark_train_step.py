@@ -17,6 +17,8 @@ import torch
 from bench_utils import (device, device_name, peak_memory_mb, run_isolated,
                          time_steps)
 
+from mmfishnet.utils import use_mmpretrain_without_multimodal
+
 
 def build(config: str):
     from mmengine.config import Config
@@ -92,6 +94,9 @@ def main():
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--one', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # mmpretrain's classifiers import with transformers 5 too
+    # (mmfishnet.utils.mmpretrain_models)
+    use_mmpretrain_without_multimodal()
     if args.one:
         print(
             json.dumps(
