@@ -1,6 +1,6 @@
 """Shared fixtures and paths; the official-format FishNet weights filled by
 a fixed recipe and the official model's reference outputs computed with
-them come from :mod:`reference`."""
+them come from :mod:`mmfishnet.converters.reference`."""
 import copy
 import functools
 import json
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from filelock import FileLock
 
 from mmfishnet.converters.reference import deterministic_official_state
 
@@ -95,6 +96,28 @@ def pytest_collection_modifyitems(items):
     """Heavy tests first: with parallel workers (tools/run_tests.sh) the
     long ones overlap at the start instead of ending the run alone."""
     items.sort(key=lambda item: item.get_closest_marker('heavy') is None)
+
+
+def made_once(tmp_path_factory, name: str, make) -> Path:
+    """The folder ``name``, filled by ``make(folder)`` once per test run.
+
+    Under pytest-xdist the workers share it: the first to ask makes it while
+    holding a file lock, the others wait and read it (a session fixture
+    alone runs once per worker: an ONNX export or a training run repeated
+    on every worker). ``make`` must write deterministic results, since the
+    worker that made them is not the one that reads them.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        root = root.parent  # the run's folder, above the workers' own
+    folder = root / f'made_once_{name}'
+    with FileLock(f'{folder}.lock'):
+        done = folder / '.complete'
+        if not done.is_file():
+            folder.mkdir(exist_ok=True)
+            make(folder)
+            done.touch()
+    return folder
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ import torch
 from mmfishnet.deployment import (ParityError, check_parity, export_onnx,
                                   exportable_copy, graph_for, metadata_for,
                                   preprocessing_from_config, read_metadata)
+from conftest import made_once
+
 from .conftest import (RETINANET_CONFIG, TINY_COCO, UPERNET_CONFIG,
                        build_with_weights, require_onnx_export, small_config)
 
@@ -21,21 +23,34 @@ def inputs(*sizes):
 
 
 def export(task, path, example_size, cfg=None, dynamic=True):
+    """Export the model of ``cfg`` (:func:`small_config` of ``task``) to
+    ``path``; returns it as PyTorch's reference graph."""
     cfg = cfg or small_config(task)
     model = build_with_weights(cfg)
+    export_model(model, task, cfg, path, example_size, dynamic)
+    return graph_for(model, task)
+
+
+def export_model(model, task, cfg, path, example_size, dynamic=True):
     graph = graph_for(exportable_copy(model), task)
     metadata = metadata_for(graph, task, cfg, preprocessing_from_config(cfg),
                             dict(classes=['a', 'b'], palette=[[1, 2, 3]]))
     export_onnx(graph, path, torch.randn(2, 3, *example_size), dynamic,
                 metadata)
-    return model, graph_for(model, task)
 
 
 @pytest.fixture(scope='module')
-def classifier(export_dir):
-    path = export_dir / 'classifier.onnx'
-    model, reference = export('classification', path, (32, 32))
-    return path, reference
+def classifier(tmp_path_factory):
+    """(ONNX file, PyTorch reference graph) of the small classifier,
+    exported once per test run (the model is built the same way in every
+    worker)."""
+    cfg = small_config('classification')
+    model = build_with_weights(cfg)
+    folder = made_once(
+        tmp_path_factory, 'onnx_classifier',
+        lambda folder: export_model(model, 'classification', cfg, folder /
+                                    'classifier.onnx', (32, 32)))
+    return folder / 'classifier.onnx', graph_for(model, 'classification')
 
 
 def test_classifier_matches_pytorch_on_two_sizes(classifier):
@@ -65,7 +80,7 @@ def test_every_stem_stride_exports_dynamic_sizes(tmp_path, stem_stride,
     cfg = small_config('classification')
     cfg.model.backbone.stem_stride = stem_stride
     path = tmp_path / f'stem{stem_stride}.onnx'
-    _, reference = export('classification', path, example, cfg)
+    reference = export('classification', path, example, cfg)
     rows = check_parity(reference, path,
                         inputs((1, 3, *example), (2, 3, *other)))
     assert rows[0].max_rel <= 1e-4
@@ -101,8 +116,8 @@ def test_segmentor_matches_pytorch_on_two_sizes(export_dir, name, path):
     """The CamVid FPN segmentor, and UPerNet, whose pyramid pooling module
     (adaptive pooling to 1, 2, 3 and 6 cells) must follow the input size."""
     onnx_path = export_dir / f'segmentor_{name}.onnx'
-    _, reference = export('segmentation', onnx_path, (96, 128),
-                          small_config('segmentation', path))
+    reference = export('segmentation', onnx_path, (96, 128),
+                       small_config('segmentation', path))
     # 130 x 101 is padded to 160 x 128 inside FishNet, unlike the example
     rows = check_parity(reference, onnx_path,
                         inputs((1, 3, 96, 128), (2, 3, 130, 101)))
@@ -187,11 +202,9 @@ def coco_image(cfg, model):
     return batch['inputs'], batch['data_samples'][0]
 
 
-def export_detector(name, export_dir):
-    """(config, model, ONNX file, the tiny_coco image or None) of the
-    quarter-width Mask R-CNN or RetinaNet, calibrated on that image (or on
-    noise) and exported into ``export_dir`` (dynamic sizes, example
-    96x128)."""
+def calibrated_detector(name):
+    """(config, model, the tiny_coco image or None) of the quarter-width
+    Mask R-CNN or RetinaNet, calibrated on that image (or on noise)."""
     cfg = small_config('detection',
                        RETINANET_CONFIG if name == 'retinanet' else None)
     test_cfg = cfg.model.test_cfg
@@ -200,25 +213,34 @@ def export_detector(name, export_dir):
     image = coco_image(cfg, model)
     torch.manual_seed(0)
     calibrate(model, torch.randn(2, 3, 96, 128) if image is None else image[0])
-    path = export_dir / f'detector_{name}.onnx'
+    return cfg, model, image
+
+
+def export_detector(model, cfg, path):
+    """Export a detector with dynamic sizes from a 96x128 example."""
     graph = graph_for(exportable_copy(model), 'detection')
     export_onnx(
         graph, path, torch.randn(2, 3, 96, 128), True,
         metadata_for(graph, 'detection', cfg, preprocessing_from_config(cfg),
                      {}))
-    return cfg, model, path, image
 
 
 @pytest.fixture(scope='session')
-def exported_detector(export_dir):
-    """``exported_detector(name)``: :func:`export_detector` once per
-    session and name."""
-    exported = {}
+def exported_detector(tmp_path_factory):
+    """``exported_detector(name)``: (config, model, ONNX file, image) of
+    :func:`calibrated_detector`, built once per worker and exported once per
+    test run."""
+    built = {}
 
     def get(name):
-        if name not in exported:
-            exported[name] = export_detector(name, export_dir)
-        return exported[name]
+        if name not in built:
+            cfg, model, image = calibrated_detector(name)
+            folder = made_once(
+                tmp_path_factory, f'onnx_detector_{name}',
+                lambda folder: export_detector(model, cfg, folder /
+                                               'detector.onnx'))
+            built[name] = cfg, model, folder / 'detector.onnx', image
+        return built[name]
 
     return get
 

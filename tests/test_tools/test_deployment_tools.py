@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, load_tool
+from conftest import REPO, load_tool, made_once
 from PIL import Image
 from test_deployment.conftest import (CAMVID_CONFIG, build_with_weights,
                                       require_onnx_export, save_checkpoint,
@@ -49,12 +49,11 @@ def run_without_torch(script, *args):
                           cwd=REPO)
 
 
-@pytest.fixture(scope='module')
-def cifar_classifier(tmp_path_factory):
-    if not CIFAR.is_file():
-        pytest.skip(f'CIFAR-10 subset not found at {CIFAR}')
+def export_cifar_classifier(folder):
+    """The CIFAR-10 classifier of image files (random weights), its
+    checkpoint, its ONNX file through pytorch2onnx.py (what it printed in
+    ``export.txt``) and 300 real test images as PNG files, in ``folder``."""
     from mmengine.config import Config
-    folder = tmp_path_factory.mktemp('cifar_onnx')
     config = folder / 'fishnet_cifar_files.py'
     config.write_text(
         FILE_CLASSIFIER.format(base=REPO / 'configs' /
@@ -63,20 +62,29 @@ def cifar_classifier(tmp_path_factory):
     cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     checkpoint = save_checkpoint(
         build_with_weights(cfg), folder / 'classifier.pth')
-    model = folder / 'classifier.onnx'
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         deployment_tool('pytorch2onnx').main([
             str(config), checkpoint, '--out',
-            str(model), '--shape', '32', '32', '--dynamic'
+            str(folder / 'classifier.onnx'), '--shape', '32', '32',
+            '--dynamic'
         ])
-    arrays = np.load(CIFAR)
-    images = []
-    for i, image in enumerate(arrays['x'][:300]):
-        path = folder / f'{i:04d}.png'
-        Image.fromarray(image).save(path)
-        images.append(path)
-    return config, checkpoint, model, images, printed.getvalue()
+    (folder / 'export.txt').write_text(printed.getvalue())
+    for i, image in enumerate(np.load(CIFAR)['x'][:300]):
+        Image.fromarray(image).save(folder / f'{i:04d}.png')
+
+
+@pytest.fixture(scope='module')
+def cifar_classifier(tmp_path_factory):
+    """(config, checkpoint, ONNX file, images, what the export printed),
+    made once per test run."""
+    if not CIFAR.is_file():
+        pytest.skip(f'CIFAR-10 subset not found at {CIFAR}')
+    folder = made_once(tmp_path_factory, 'cifar_onnx',
+                       export_cifar_classifier)
+    return (folder / 'fishnet_cifar_files.py', str(folder / 'classifier.pth'),
+            folder / 'classifier.onnx', sorted(folder.glob('*.png')),
+            (folder / 'export.txt').read_text())
 
 
 def test_export_tool_prints_parity(cifar_classifier):
