@@ -3,12 +3,11 @@ the metadata, and the parity check failing where it must."""
 import numpy as np
 import pytest
 import torch
+from conftest import made_once
 
 from mmfishnet.deployment import (ParityError, check_parity, export_onnx,
                                   exportable_copy, graph_for, metadata_for,
                                   preprocessing_from_config, read_metadata)
-from conftest import made_once
-
 from .conftest import (RETINANET_CONFIG, TINY_COCO, UPERNET_CONFIG,
                        build_with_weights, require_onnx_export, small_config)
 
