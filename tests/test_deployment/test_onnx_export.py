@@ -46,9 +46,9 @@ def classifier(tmp_path_factory):
     cfg = small_config('classification')
     model = build_with_weights(cfg)
     folder = made_once(
-        tmp_path_factory, 'onnx_classifier',
-        lambda folder: export_model(model, 'classification', cfg, folder /
-                                    'classifier.onnx', (32, 32)))
+        tmp_path_factory, 'onnx_classifier', lambda folder: export_model(
+            model, 'classification', cfg, folder / 'classifier.onnx',
+            (32, 32)))
     return folder / 'classifier.onnx', graph_for(model, 'classification')
 
 
@@ -235,9 +235,9 @@ def exported_detector(tmp_path_factory):
         if name not in built:
             cfg, model, image = calibrated_detector(name)
             folder = made_once(
-                tmp_path_factory, f'onnx_detector_{name}',
-                lambda folder: export_detector(model, cfg, folder /
-                                               'detector.onnx'))
+                tmp_path_factory,
+                f'onnx_detector_{name}', lambda folder: export_detector(
+                    model, cfg, folder / 'detector.onnx'))
             built[name] = cfg, model, folder / 'detector.onnx', image
         return built[name]
 

@@ -66,8 +66,7 @@ def export_cifar_classifier(folder):
     with contextlib.redirect_stdout(printed):
         deployment_tool('pytorch2onnx').main([
             str(config), checkpoint, '--out',
-            str(folder / 'classifier.onnx'), '--shape', '32', '32',
-            '--dynamic'
+            str(folder / 'classifier.onnx'), '--shape', '32', '32', '--dynamic'
         ])
     (folder / 'export.txt').write_text(printed.getvalue())
     for i, image in enumerate(np.load(CIFAR)['x'][:300]):
@@ -80,11 +79,10 @@ def cifar_classifier(tmp_path_factory):
     made once per test run."""
     if not CIFAR.is_file():
         pytest.skip(f'CIFAR-10 subset not found at {CIFAR}')
-    folder = made_once(tmp_path_factory, 'cifar_onnx',
-                       export_cifar_classifier)
-    return (folder / 'fishnet_cifar_files.py', str(folder / 'classifier.pth'),
-            folder / 'classifier.onnx', sorted(folder.glob('*.png')),
-            (folder / 'export.txt').read_text())
+    folder = made_once(tmp_path_factory, 'cifar_onnx', export_cifar_classifier)
+    return (folder / 'fishnet_cifar_files.py',
+            str(folder / 'classifier.pth'), folder / 'classifier.onnx',
+            sorted(folder.glob('*.png')), (folder / 'export.txt').read_text())
 
 
 def test_export_tool_prints_parity(cifar_classifier):
