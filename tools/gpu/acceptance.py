@@ -30,8 +30,8 @@ numbers) and ``OUT/acceptance.md`` (the tables), rewritten after each row.
 A failing row is recorded with its error and the run goes on. At
 ``--deadline`` the run stops before the next row and lists the rows it did
 not reach. Without CUDA it stops at once, unless ``--allow-cpu`` (the CPU
-rehearsal and the tests), where fp16 rows are skipped and training runs
-under gloo with BN, as the launch tools do on a CPU.
+rehearsal and the tests), where fp16 and TF32 rows are skipped and training
+runs under gloo with BN, as the launch tools do on a CPU.
 
 This file plans the rows and keeps the deadline; each step is a module of
 ``acceptance_steps`` (its ``__init__`` lists them).
