@@ -202,8 +202,8 @@ def test_rows_run_in_the_order_of_their_value(tmp_path, monkeypatch):
     rows = acceptance.plan(args, tmp_path)
     steps = [r.step for r in rows]
     assert steps == sorted(steps, key=list(acceptance.STEPS).index)
-    training = [r.name for r in rows if r.step == 'training']
-    assert [n.split(', ')[1] for n in training[:3]] == ['fp32', 'bf16', 'fp16']
+    runs = [r.name for r in rows if r.step == 'training']
+    assert [n.split(', ')[1] for n in runs[:3]] == ['fp32', 'bf16', 'fp16']
     speed_rows = [r.args[1:3] for r in rows if r.step == 'throughput']
     # the recommended mode's training first, then strict fp32 for the ratio
     assert speed_rows[:4] == [('bf16+cl', 'train')] * 2 + [('fp32+cl', 'train')
