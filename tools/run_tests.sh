@@ -4,8 +4,9 @@
 # pytest-xdist workers, one more than the cores (at most 4), each with its
 # share of the cores as torch threads (at least one): many tests wait on
 # subprocesses, imports and Python more than on arithmetic, so workers fill
-# the cores better than threads do (on 2 cores of a Xeon, 2026-12-07: 3
-# workers 11 min 53 s and 12 min 23 s, 2 workers 12 min 17 s).
+# the cores better than threads do (on 2 cores of a Xeon, 2026-12-07, in
+# the same code: 3 workers 11 min 53 s and 12 min 23 s, 2 workers 12 min
+# 17 s).
 #
 #   bash tools/run_tests.sh [pytest args]
 #   MMFISHNET_STACK=oldest bash tools/run_tests.sh -m compat   # torch 2.1 + numpy 1.26
